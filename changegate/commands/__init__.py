@@ -1,0 +1,1 @@
+"""One click command per module; ``changegate.cli.COMMANDS`` maps names to them."""

@@ -1,0 +1,267 @@
+"""``pipelines/config.yaml``: the protected settings, checked and loaded.
+
+The raw YAML is validated against ``schemas/pipelines-config.schema.json`` (shipped in the
+package, so editors can use it too), then turned into frozen dataclasses with explicit
+defaults. Every problem is collected and raised together in one ``ConfigError``.
+"""
+
+from __future__ import annotations
+
+import difflib
+import json
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from functools import lru_cache
+from importlib import resources
+from pathlib import Path
+from types import MappingProxyType
+from typing import Any
+
+import jsonschema
+
+from generator.documents import key_line, line_of, read_document
+from generator.errors import ConfigError
+from generator.naming import RESERVED_FOLDERS
+from generator.problems import Problem, error, render_all
+
+CONFIG_RELPATH = "pipelines/config.yaml"
+SCHEMA_FILE = "pipelines-config.schema.json"
+
+DEFAULT_BRANCH = "main"
+# CodePipeline's own default for a manual approval: 7 days.
+DEFAULT_APPROVAL_TIMEOUT_MINUTES = 10080
+# The execution role changes whatever the stacks declare. PowerUserAccess covers everything
+# but IAM and Organizations; stacks that create IAM roles need a policy added here.
+DEFAULT_EXECUTION_POLICY_ARNS = ("arn:aws:iam::aws:policy/PowerUserAccess",)
+
+
+@dataclass(frozen=True)
+class Repository:
+    name: str
+    branch: str = DEFAULT_BRANCH
+    connection_arn: str | None = None  # None: the bootstrap stack creates a connection
+
+
+@dataclass(frozen=True)
+class Notifications:
+    emails: tuple[str, ...] = ()
+    topic_arn: str | None = None  # None: the bootstrap stack creates a topic
+
+
+@dataclass(frozen=True)
+class StackSettings:
+    """How one stack's pipeline deploys it: the defaults with the stack's overrides applied."""
+
+    capabilities: tuple[str, ...] = ()
+    termination_protection: bool = True
+    approval_timeout_minutes: int = DEFAULT_APPROVAL_TIMEOUT_MINUTES
+    stack_policy: Path | None = None  # absolute path of a file under pipelines/
+    disabled: bool = False
+    stack_name: str | None = None  # an adopted stack's own name
+
+
+@dataclass(frozen=True)
+class PipelinesConfig:
+    path: Path
+    project: str
+    repository: Repository
+    notifications: Notifications = Notifications()
+    approvers: tuple[str, ...] = ()
+    execution_policy_arns: tuple[str, ...] = DEFAULT_EXECUTION_POLICY_ARNS
+    sync_compute: str = "lambda"
+    defaults: StackSettings = StackSettings()
+    overrides: Mapping[str, StackSettings] = field(default_factory=lambda: MappingProxyType({}))
+
+    def settings_for(self, folder: str) -> StackSettings:
+        return self.overrides.get(folder, self.defaults)
+
+
+@lru_cache(maxsize=1)
+def config_schema() -> dict:
+    text = resources.files("generator").joinpath("schemas", SCHEMA_FILE).read_text("utf-8")
+    return json.loads(text)
+
+
+def schema_path() -> Path:
+    """Where the schema is installed, for the ``# yaml-language-server: $schema=`` line."""
+    return Path(str(resources.files("generator").joinpath("schemas", SCHEMA_FILE)))
+
+
+def load_config(root: Path) -> PipelinesConfig:
+    """Read, validate and load ``pipelines/config.yaml`` under ``root``.
+
+    Raises ``ConfigError`` listing every problem found.
+    """
+    path = root / CONFIG_RELPATH
+    if not path.is_file():
+        raise ConfigError(
+            f"{CONFIG_RELPATH}: not found under {root}\n"
+            "    hint: run changegate from the repository root, pass --root, "
+            "or copy the example pipelines/config.yaml from the changegate README")
+    document = read_document(path, root)
+    problems = list(document.problems)
+    if not problems and not isinstance(document.data, dict):
+        problems.append(error(document.relpath, "config-type",
+                              "the file must be a mapping of settings (project:, repository:, ...)"))
+    if not problems:
+        problems.extend(_schema_problems(document.data, document.relpath))
+    if not problems:
+        config, file_problems = _build(document.data, path, root)
+        problems.extend(file_problems)
+    if problems:
+        raise ConfigError(f"{CONFIG_RELPATH} is invalid:\n{render_all(problems)}", problems)
+    return config
+
+
+def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> None:
+    """An override for a stack that does not exist is a typo waiting to bite: refuse it."""
+    known = set(stack_folders)
+    relpath = CONFIG_RELPATH
+    problems = [
+        error(relpath, "config-unknown-stack",
+              f"stacks.{name} names no folder under stacks/",
+              key=f"stacks.{name}",
+              hint=_did_you_mean(name, known) or "remove the override or create the stack")
+        for name in sorted(config.overrides) if name not in known
+    ]
+    if problems:
+        raise ConfigError(f"{relpath} is invalid:\n{render_all(problems)}", problems)
+
+
+def _schema_problems(data: Any, relpath: str) -> list[Problem]:
+    schema = config_schema()
+    validator = jsonschema.Draft202012Validator(schema)
+    problems = []
+    for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        path = [str(p) for p in err.absolute_path]
+        key = ".".join(path) or None
+        problems.append(error(relpath, "config-schema", _describe(err, schema),
+                              key=key, line=_line_at(data, err.absolute_path),
+                              hint=_hint(err)))
+    return problems
+
+
+def _describe(err: jsonschema.ValidationError, schema: dict) -> str:
+    where = ".".join(str(p) for p in err.absolute_path) or "the top level"
+    if err.validator == "additionalProperties":
+        allowed = sorted(err.schema.get("properties", {}))
+        unknown = sorted(set(err.instance) - set(allowed))
+        return f"unknown key {', '.join(map(repr, unknown))} in {where}" + (
+            f"; valid keys: {', '.join(allowed)}" if allowed else "")
+    if err.validator == "required":
+        return f"{where} is missing a required key: {err.message.split(' is a required')[0]}"
+    if err.validator == "enum":
+        choices = ", ".join(map(str, err.validator_value))
+        return f"{where}: {err.instance!r} is not one of: {choices}"
+    if err.validator == "type":
+        return f"{where}: expected {err.validator_value}, got {type(err.instance).__name__} " \
+               f"{err.instance!r}"
+    if err.validator == "pattern":
+        return f"{where}: {err.instance!r} is not valid"
+    return f"{where}: {err.message}"
+
+
+def _hint(err: jsonschema.ValidationError) -> str | None:
+    if err.validator == "additionalProperties":
+        allowed = set(err.schema.get("properties", {}))
+        for unknown in sorted(set(err.instance) - allowed):
+            suggestion = _did_you_mean(unknown, allowed)
+            if suggestion:
+                return suggestion
+    return err.schema.get("description") or None
+
+
+def _did_you_mean(word: str, choices: Iterable[str]) -> str | None:
+    close = difflib.get_close_matches(word, sorted(choices), n=1)
+    return f"did you mean {close[0]!r}?" if close else None
+
+
+def _line_at(data: Any, path: Iterable) -> int | None:
+    node, line = data, line_of(data)
+    for part in path:
+        try:
+            if isinstance(node, dict):
+                line = key_line(node, part) or line
+            node = node[part]
+            line = line_of(node) or line
+        except (KeyError, IndexError, TypeError):
+            break
+    return line
+
+
+def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Problem]]:
+    problems: list[Problem] = []
+    relpath = path.relative_to(root).as_posix()
+    repo = data["repository"]
+    connection = repo.get("connection_arn", "create")
+    notifications = data.get("notifications", {})
+    defaults = _settings(data.get("defaults", {}), StackSettings())
+    overrides = {}
+    for folder, raw in sorted(data.get("stacks", {}).items()):
+        key = f"stacks.{folder}"
+        if folder in RESERVED_FOLDERS:
+            problems.append(error(relpath, "config-reserved-stack",
+                                  f"{key}: '{folder}' is reserved by changegate", key=key,
+                                  hint="rename the stack folder"))
+        policy = None
+        if "stack_policy" in raw:
+            policy, problem = _stack_policy(root, raw["stack_policy"], relpath,
+                                            f"{key}.stack_policy", line_of(raw))
+            if problem:
+                problems.append(problem)
+        overrides[str(folder)] = _settings(raw, defaults, stack_policy=policy)
+    config = PipelinesConfig(
+        path=path,
+        project=str(data["project"]),
+        repository=Repository(name=str(repo["name"]),
+                              branch=str(repo.get("branch", DEFAULT_BRANCH)),
+                              connection_arn=None if connection == "create" else str(connection)),
+        notifications=Notifications(
+            emails=tuple(sorted(str(e) for e in notifications.get("emails", []))),
+            topic_arn=notifications.get("topic_arn")),
+        approvers=tuple(sorted(str(a) for a in data.get("approvers", []))),
+        execution_policy_arns=tuple(
+            str(a) for a in data.get("execution_role", {}).get(
+                "managed_policy_arns", DEFAULT_EXECUTION_POLICY_ARNS)),
+        sync_compute=str(data.get("sync", {}).get("compute", "lambda")),
+        defaults=defaults,
+        overrides=MappingProxyType(overrides),
+    )
+    return config, problems
+
+
+def _settings(raw: Mapping, base: StackSettings, stack_policy: Path | None = None) -> StackSettings:
+    return StackSettings(
+        capabilities=tuple(raw.get("capabilities", base.capabilities)),
+        termination_protection=bool(raw.get("termination_protection",
+                                            base.termination_protection)),
+        approval_timeout_minutes=int(raw.get("approval_timeout_minutes",
+                                             base.approval_timeout_minutes)),
+        stack_policy=stack_policy,
+        disabled=bool(raw.get("disabled", False)),
+        stack_name=raw.get("stack_name"),
+    )
+
+
+def _stack_policy(root: Path, value: str, relpath: str, key: str,
+                  line: int | None) -> tuple[Path | None, Problem | None]:
+    pipelines_dir = (root / "pipelines").resolve()
+    policy = (pipelines_dir / value).resolve()
+    if not policy.is_relative_to(pipelines_dir):
+        return None, error(relpath, "config-stack-policy", f"{key}: {value!r} is outside pipelines/",
+                           key=key, line=line,
+                           hint="stack policies are protected settings: keep them under pipelines/")
+    if not policy.is_file():
+        return None, error(relpath, "config-stack-policy", f"{key}: pipelines/{value} does not exist",
+                           key=key, line=line, hint="create the policy file or fix the path")
+    try:
+        document = json.loads(policy.read_text("utf-8"))
+    except (UnicodeDecodeError, json.JSONDecodeError) as exc:
+        return None, error(relpath, "config-stack-policy",
+                           f"{key}: pipelines/{value} is not valid JSON ({exc})", key=key, line=line,
+                           hint="a stack policy is a JSON document with a Statement list")
+    if not isinstance(document, dict) or not isinstance(document.get("Statement"), list):
+        return None, error(relpath, "config-stack-policy",
+                           f"{key}: pipelines/{value} has no Statement list", key=key, line=line,
+                           hint="see 'Prevent updates to stack resources' in the CloudFormation guide")
+    return policy, None

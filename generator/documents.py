@@ -1,0 +1,116 @@
+"""Read a YAML or JSON document from the repository into Python values with line numbers.
+
+Templates, stack configs and ``pipelines/config.yaml`` all go through ``read_document``.
+It uses cfn-lint's decoder, which understands the short-form intrinsics (``!Ref``,
+``!Sub``...), reports duplicate keys, and keeps each mapping's line (``start_mark``).
+Before decoding it refuses what the decoder would mishandle: an empty file, a file that
+is not UTF-8, and YAML aliases (CloudFormation rejects them in templates, and a nested
+alias "bomb" is cheap to parse but explodes when walked).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from cfnlint.decode.decode import decode_str
+
+from generator.problems import Problem, error
+
+# CloudFormation's limit for a template passed through S3, which is how CodePipeline passes it.
+MAX_DOCUMENT_BYTES = 1_048_576
+
+
+@dataclass(frozen=True)
+class Document:
+    """A decoded file: ``data`` is None when ``problems`` holds an error."""
+
+    path: Path
+    relpath: str
+    raw: bytes
+    data: Any
+    problems: tuple[Problem, ...]
+
+
+def line_of(value: Any) -> int | None:
+    """The 1-based line where a decoded mapping, list or string starts, when known."""
+    mark = getattr(value, "start_mark", None)
+    return mark.line + 1 if mark is not None else None
+
+
+def key_line(mapping: Any, key: str) -> int | None:
+    """The line of ``key`` inside a decoded mapping (the key's own line, not its value's)."""
+    for candidate in getattr(mapping, "keys", lambda: [])():
+        if candidate == key:
+            return line_of(candidate) or line_of(mapping)
+    return line_of(mapping)
+
+
+def read_document(path: Path, root: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES,
+                  stack: str | None = None) -> Document:
+    relpath = _relative(path, root)
+
+    def failed(check: str, message: str, hint: str | None = None, line: int | None = None):
+        problem = error(relpath, check, message, hint=hint, line=line, stack=stack)
+        return Document(path, relpath, raw, None, (problem,))
+
+    raw = b""
+    try:
+        raw = path.read_bytes()
+    except OSError as exc:
+        return failed("file-unreadable", f"cannot read the file: {exc.strerror}")
+    if not raw.strip():
+        return failed("file-empty", "the file is empty",
+                      "write the document, or delete the file")
+    if len(raw) > max_bytes:
+        return failed("file-too-large",
+                      f"the file is {len(raw):,} bytes; the limit is {max_bytes:,} bytes",
+                      "split the stack (nested stacks) or move large blobs out of it")
+    try:
+        text = raw.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        line = raw[: exc.start].count(b"\n") + 1
+        return failed("file-not-utf8",
+                      f"the file is not UTF-8 (byte 0x{raw[exc.start]:02x} at offset {exc.start})",
+                      "save the file as UTF-8", line=line)
+    alias_line = _first_alias_line(text)
+    if alias_line is not None:
+        return failed("yaml-alias", "YAML aliases (*name) are not accepted",
+                      "CloudFormation rejects YAML anchors and aliases; write the value out",
+                      line=alias_line)
+    data, matches = decode_str(text)
+    if matches:
+        problems = tuple(
+            error(relpath, "file-syntax", _clean_parse_message(m.message),
+                  line=m.linenumber or None, stack=stack,
+                  hint="fix the YAML/JSON syntax at that line")
+            for m in matches
+        )
+        return Document(path, relpath, raw, None, problems)
+    return Document(path, relpath, raw, data, ())
+
+
+def _first_alias_line(text: str) -> int | None:
+    # An alias needs an anchor, and an anchor needs "&": most files skip the scan entirely.
+    if "&" not in text:
+        return None
+    try:
+        for token in yaml.scan(text, Loader=yaml.SafeLoader):
+            if isinstance(token, yaml.AliasToken | yaml.AnchorToken):
+                return token.start_mark.line + 1
+    except yaml.YAMLError:
+        return None  # the decoder reports the syntax error itself, with its line
+    return None
+
+
+def _clean_parse_message(message: str) -> str:
+    return " ".join(str(message).split())
+
+
+def _relative(path: Path, root: Path) -> str:
+    try:
+        return path.relative_to(root).as_posix()
+    except ValueError:
+        return str(path)

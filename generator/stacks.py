@@ -1,0 +1,118 @@
+"""Load one stack (template and config) and run every check that needs no network.
+
+cfn-lint is slow and runs separately (``lint.py``), so the sync can lint only the stacks
+that changed while still checking every stack here.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from generator import naming
+from generator.config import PipelinesConfig, StackSettings
+from generator.discovery import StackSource
+from generator.documents import line_of, read_document
+from generator.parameters import check_parameters
+from generator.problems import Problem, error
+from generator.stack_config import TemplateConfiguration, normalize_configuration
+
+MAX_RESOURCES = 500
+
+
+@dataclass(frozen=True)
+class LoadedStack:
+    """A stack that loaded: its files' bytes, decoded template and normalized config."""
+
+    source: StackSource
+    settings: StackSettings
+    stack_name: str
+    pipeline_name: str
+    template_relpath: str
+    template_bytes: bytes
+    template: Any
+    configuration: TemplateConfiguration
+
+    @property
+    def name(self) -> str:
+        return self.source.name
+
+
+def load_stack(source: StackSource, root: Path,
+               config: PipelinesConfig) -> tuple[LoadedStack | None, list[Problem]]:
+    """Read and check one stack; the stack is None when its template cannot be used."""
+    settings = config.settings_for(source.name)
+    stack_name = naming.stack_name(config.project, source.name, settings.stack_name)
+    pipeline_name = naming.pipeline_name(config.project, source.name)
+    folder_relpath = f"stacks/{source.name}"
+    problems = _name_problems(source.name, folder_relpath, stack_name, pipeline_name)
+
+    template_doc = read_document(source.template_path, root, stack=source.name)
+    problems.extend(template_doc.problems)
+    template = template_doc.data
+    if template is not None and not isinstance(template, Mapping):
+        problems.append(error(template_doc.relpath, "template-type",
+                              "the template must be a mapping (AWSTemplateFormatVersion:, "
+                              "Resources:, ...), not a list or a scalar",
+                              line=line_of(template) or 1, stack=source.name))
+        template = None
+    if template is not None:
+        problems.extend(_template_problems(template, template_doc.relpath, source.name))
+
+    configuration, config_relpath = TemplateConfiguration(), None
+    if source.config_path is not None:
+        config_doc = read_document(source.config_path, root, stack=source.name)
+        config_relpath = config_doc.relpath
+        problems.extend(config_doc.problems)
+        if config_doc.data is not None:
+            configuration, config_problems = normalize_configuration(
+                config_doc.data, config_relpath, source.name)
+            problems.extend(config_problems)
+    if template is None:
+        return None, problems
+    problems.extend(check_parameters(template, template_doc.relpath, configuration,
+                                     config_relpath, source.name))
+    return LoadedStack(source=source, settings=settings, stack_name=stack_name,
+                       pipeline_name=pipeline_name, template_relpath=template_doc.relpath,
+                       template_bytes=template_doc.raw, template=template,
+                       configuration=configuration), problems
+
+
+def _name_problems(folder: str, relpath: str, stack_name: str, pipeline_name: str) -> list[Problem]:
+    problems = []
+    if folder in naming.RESERVED_FOLDERS:
+        problems.append(error(relpath, "stack-name-reserved",
+                              f"the stack name {folder!r} is reserved by changegate",
+                              hint="rename the folder", stack=folder))
+    if not naming.STACK_FOLDER_RE.match(folder):
+        problems.append(error(relpath, "stack-name-invalid",
+                              f"{folder!r} is not a valid stack name",
+                              hint="use letters, digits and hyphens, starting with a letter",
+                              stack=folder))
+    if len(stack_name) > naming.MAX_STACK_NAME:
+        problems.append(error(relpath, "stack-name-too-long",
+                              f"the stack name {stack_name!r} is {len(stack_name)} characters; "
+                              f"CloudFormation allows {naming.MAX_STACK_NAME}",
+                              hint="shorten the folder name", stack=folder))
+    if len(pipeline_name) > naming.MAX_PIPELINE_NAME:
+        problems.append(error(relpath, "pipeline-name-too-long",
+                              f"the pipeline name {pipeline_name!r} is {len(pipeline_name)} "
+                              f"characters; CodePipeline allows {naming.MAX_PIPELINE_NAME}",
+                              hint="shorten the folder name", stack=folder))
+    return problems
+
+
+def _template_problems(template: Mapping, relpath: str, stack: str) -> list[Problem]:
+    resources = template.get("Resources")
+    if not isinstance(resources, Mapping) or not resources:
+        return [error(relpath, "template-no-resources",
+                      "the template has no Resources section (CloudFormation requires one)",
+                      key="Resources", line=line_of(template) or 1, stack=stack)]
+    if len(resources) > MAX_RESOURCES:
+        return [error(relpath, "template-too-many-resources",
+                      f"{len(resources)} resources; CloudFormation allows {MAX_RESOURCES} per stack",
+                      key="Resources", line=line_of(resources), stack=stack,
+                      hint="split the stack, for example into nested stacks")]
+    return []

@@ -1,0 +1,86 @@
+"""Validate a whole repository: the config, every stack, and (optionally) cfn-lint.
+
+This is the library behind ``changegate validate`` and the first step of ``changegate sync``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Collection, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from generator.config import PipelinesConfig, check_overrides, load_config
+from generator.discovery import discover_stacks
+from generator.errors import UsageError
+from generator.lint import lint_stacks
+from generator.problems import Problem, has_errors
+from generator.stacks import LoadedStack, load_stack
+
+
+@dataclass(frozen=True)
+class ValidationReport:
+    root: Path
+    config: PipelinesConfig
+    stacks: dict[str, LoadedStack]  # the stacks that loaded, by folder name, sorted
+    problems: list[Problem] = field(default_factory=list)
+    checked: tuple[str, ...] = ()  # folder names that were checked
+    linted: tuple[str, ...] = ()  # folder names cfn-lint ran on
+
+    @property
+    def ok(self) -> bool:
+        return not has_errors(self.problems)
+
+    @property
+    def errors(self) -> list[Problem]:
+        return [p for p in self.problems if p.is_error]
+
+    @property
+    def warnings(self) -> list[Problem]:
+        return [p for p in self.problems if not p.is_error]
+
+    def problems_of(self, stack: str) -> list[Problem]:
+        return [p for p in self.problems if p.stack == stack]
+
+
+def validate_repository(root: Path, *, only: Sequence[str] | None = None,
+                        lint: bool | Collection[str] = True, jobs: int | None = None,
+                        progress: Callable[[str], None] | None = None) -> ValidationReport:
+    """Check ``pipelines/config.yaml`` and the stacks under ``root``.
+
+    ``only`` restricts the check to some stacks (a name that does not exist is a
+    ``UsageError``). ``lint`` is True (cfn-lint every checked stack), False, or the names
+    of the stacks to lint. Raises ``ConfigError`` when the config itself is invalid;
+    every other problem is in the report.
+    """
+    root = Path(root)
+    config = load_config(root)
+    sources, problems = discover_stacks(root)
+    # a folder that failed discovery still exists: an override for it is not a typo
+    folders = {s.name for s in sources} | {p.stack for p in problems if p.stack}
+    check_overrides(config, folders)
+    if only:
+        unknown = sorted(set(only) - folders)
+        if unknown:
+            raise UsageError(f"no such stack: {', '.join(unknown)} "
+                             f"(stacks: {', '.join(sorted(folders)) or 'none'})")
+        sources = [s for s in sources if s.name in set(only)]
+        problems = [p for p in problems if p.stack in set(only)]
+    loaded: dict[str, LoadedStack] = {}
+    for source in sources:
+        stack, stack_problems = load_stack(source, root, config)
+        problems.extend(stack_problems)
+        if stack is not None:
+            loaded[stack.name] = stack
+        if progress:
+            progress(source.name)
+    to_lint = [s for name, s in loaded.items() if lint is True or (lint and name in lint)]
+    if to_lint:
+        problems.extend(lint_stacks(to_lint, root, jobs=jobs, progress=progress))
+    return ValidationReport(root=root, config=config, stacks=loaded,
+                            problems=sorted(problems, key=_order),
+                            checked=tuple(s.name for s in sources),
+                            linted=tuple(s.name for s in to_lint))
+
+
+def _order(problem: Problem):
+    return (problem.file, problem.line or 0, problem.check, problem.message)
