@@ -104,6 +104,9 @@ def load_config(root: Path) -> PipelinesConfig:
         problems.append(error(document.relpath, "config-type",
                               "the file must be a mapping of settings (project:, repository:, ...)"))
     if not problems:
+        # JSON Schema only knows string keys; YAML also has `1:` and `true:` (and would crash sorting)
+        problems.extend(_key_type_problems(document.data, document.relpath))
+    if not problems:
         problems.extend(_schema_problems(document.data, document.relpath))
     if not problems:
         config, file_problems = _build(document.data, path, root)
@@ -128,11 +131,32 @@ def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> No
         raise ConfigError(f"{relpath} is invalid:\n{render_all(problems)}", problems)
 
 
+def _key_type_problems(data: Any, relpath: str, path: tuple = ()) -> list[Problem]:
+    problems = []
+    if isinstance(data, dict):
+        for key, value in data.items():
+            if not isinstance(key, str):
+                where = ".".join(map(str, path)) or "the top level"
+                problems.append(error(relpath, "config-schema",
+                                      f"key {key!r} in {where} is not a string ({type(key).__name__})",
+                                      key=".".join(map(str, (*path, key))), line=line_of(data),
+                                      hint=f"quote it: '{key}':"))
+            else:
+                problems.extend(_key_type_problems(value, relpath, (*path, key)))
+    elif isinstance(data, list):
+        for index, item in enumerate(data):
+            problems.extend(_key_type_problems(item, relpath, (*path, index)))
+    return problems
+
+
 def _schema_problems(data: Any, relpath: str) -> list[Problem]:
     schema = config_schema()
     validator = jsonschema.Draft202012Validator(schema)
     problems = []
     for err in sorted(validator.iter_errors(data), key=lambda e: list(map(str, e.absolute_path))):
+        if err.validator == "additionalProperties":
+            problems.extend(_unknown_key_problems(err, relpath))
+            continue
         path = [str(p) for p in err.absolute_path]
         key = ".".join(path) or None
         problems.append(error(relpath, "config-schema", _describe(err, schema),
@@ -141,13 +165,20 @@ def _schema_problems(data: Any, relpath: str) -> list[Problem]:
     return problems
 
 
+def _unknown_key_problems(err: jsonschema.ValidationError, relpath: str) -> list[Problem]:
+    # one problem per unknown key, located at the key itself, each with its own suggestion
+    allowed = sorted(err.schema.get("properties", {}))
+    where = ".".join(str(p) for p in err.absolute_path) or "the top level"
+    valid = f"; valid keys: {', '.join(allowed)}" if allowed else ""
+    return [error(relpath, "config-schema", f"unknown key {unknown!r} in {where}{valid}",
+                  key=".".join(str(p) for p in (*err.absolute_path, unknown)),
+                  line=key_line(err.instance, unknown),
+                  hint=_did_you_mean(unknown, allowed) or "remove the key")
+            for unknown in sorted(set(err.instance) - set(allowed))]
+
+
 def _describe(err: jsonschema.ValidationError, schema: dict) -> str:
     where = ".".join(str(p) for p in err.absolute_path) or "the top level"
-    if err.validator == "additionalProperties":
-        allowed = sorted(err.schema.get("properties", {}))
-        unknown = sorted(set(err.instance) - set(allowed))
-        return f"unknown key {', '.join(map(repr, unknown))} in {where}" + (
-            f"; valid keys: {', '.join(allowed)}" if allowed else "")
     if err.validator == "required":
         return f"{where} is missing a required key: {err.message.split(' is a required')[0]}"
     if err.validator == "enum":
@@ -162,12 +193,11 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> str:
 
 
 def _hint(err: jsonschema.ValidationError) -> str | None:
-    if err.validator == "additionalProperties":
-        allowed = set(err.schema.get("properties", {}))
-        for unknown in sorted(set(err.instance) - allowed):
-            suggestion = _did_you_mean(unknown, allowed)
-            if suggestion:
-                return suggestion
+    if err.validator == "required":
+        # the parent's description says what the parent is; say what the missing key is
+        missing = err.message.split("'")[1] if "'" in err.message else None
+        described = err.schema.get("properties", {}).get(missing, {}).get("description")
+        return f"add {missing}:" + (f" ({described})" if described else "")
     return err.schema.get("description") or None
 
 

@@ -43,7 +43,7 @@ def check_parameters(template: Mapping, template_relpath: str, configuration: Te
         line = configuration.parameter_lines.get(name)
         spec = declared.get(name)
         if not isinstance(spec, Mapping):
-            close = [p for p in declared if p.lower() == name.lower()]
+            close = [str(p) for p in declared if str(p).lower() == name.lower()]
             problems.append(error(
                 config_file, "parameter-unknown",
                 f"parameter {name!r} is not declared in {template_relpath}",

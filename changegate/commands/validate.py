@@ -28,10 +28,11 @@ def validate(root: Path, stacks: tuple[str, ...], no_lint: bool, jobs: int | Non
     Exit 0 when clean (warnings allowed), 1 when a stack has problems, 2 for usage or
     pipelines/config.yaml errors.
     """
-    progress = Progress("validating", total=0, enabled=output_format == "text")
+    progress = Progress("validating", total=_steps(root, stacks, no_lint),
+                        enabled=output_format == "text")
     try:
         report = validate_repository(root, only=stacks or None, lint=not no_lint, jobs=jobs,
-                                     progress=_counting(progress, root, stacks, no_lint))
+                                     progress=progress)
     except ConfigError as exc:
         if output_format == "json":
             click.echo(json.dumps({"ok": False, "error": "config",
@@ -44,12 +45,11 @@ def validate(root: Path, stacks: tuple[str, ...], no_lint: bool, jobs: int | Non
     return 0 if report.ok else 1
 
 
-def _counting(progress: Progress, root: Path, stacks: tuple[str, ...], no_lint: bool) -> Progress:
-    # each stack is reported once when checked and once more when linted
+def _steps(root: Path, stacks: tuple[str, ...], no_lint: bool) -> int:
+    # each stack is reported once when checked and once more when linted; Progress itself
+    # stays quiet below its minimum, so it must know the total when it is created
     count = len(stacks) if stacks else sum(1 for p in (root / "stacks").glob("*/") if p.is_dir())
-    progress.total = count * (1 if no_lint else 2)
-    progress.enabled = progress.enabled and count >= 20
-    return progress
+    return count * (1 if no_lint else 2)
 
 
 def _as_text(report: ValidationReport) -> str:
