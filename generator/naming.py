@@ -72,3 +72,79 @@ ENV_SOURCE_PREFIX = "CHANGEGATE_SOURCE_PREFIX"
 
 def source_object_key(folder: str, prefix: str = DEFAULT_SOURCE_PREFIX) -> str:
     return f"{prefix}{folder}.zip"
+
+
+# ---- Operator commands (changegate deploy/status/approve) ----
+
+# CloudFormation change set names: a letter, then letters, digits and hyphens, at most 128.
+MAX_CHANGE_SET_NAME = 128
+
+
+def change_set_name_for(project: str, execution_id: str) -> str:
+    """The change set a stack pipeline's Plan stage creates for one execution (decision 5).
+
+    The pipeline configures it as ``<project>-#{codepipeline.PipelineExecutionId}``.
+    """
+    return f"{project}-{execution_id}"
+
+
+def staging_bucket_name(account: str, region: str) -> str:
+    """The bucket ``changegate deploy`` uploads the bootstrap template to (too big to inline)."""
+    return f"changegate-staging-{account}-{region}"
+
+
+# ---- Names inside the bootstrap stack (added with the generator) ----
+
+# CodePipeline resolves this to the execution's UUID (36 characters) before CloudFormation sees it.
+EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}"
+EXECUTION_ID_LENGTH = 36
+CHANGE_SET_NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]*$")
+MAX_CHANGE_SET_NAME = 128
+MAX_ROLE_NAME = 64
+MAX_CONNECTION_NAME = 32
+
+
+def change_set_name(project: str) -> str:
+    """The change set name of one execution: ``<project>-<execution id>`` (decision 5).
+
+    Plan creates it and Execute executes it in the same execution, so what was approved is
+    exactly what executes. The project prefix lets IAM scope change sets with ``<project>-*``.
+    """
+    return f"{project}-{EXECUTION_ID_VARIABLE}"
+
+
+def change_set_name_pattern(project: str) -> str:
+    """An IAM wildcard matching every change set name :func:`change_set_name` yields."""
+    return f"{project}-*"
+
+
+def resolved_change_set_name(project: str, execution_id: str) -> str:
+    """The name CloudFormation sees for one execution (what ``change_set_name`` becomes)."""
+    return change_set_name(project).replace(EXECUTION_ID_VARIABLE, execution_id)
+
+
+def role_name(project: str, purpose: str) -> str:
+    """An IAM role of the bootstrap stack: ``<project>-changegate-<purpose>``."""
+    return f"{project}-changegate-{purpose}"
+
+
+def approvers_policy_name(project: str) -> str:
+    return f"{project}-changegate-approvers"
+
+
+def connection_name(project: str) -> str:
+    """The CodeConnections connection the bootstrap stack creates (at most 32 characters)."""
+    return f"{project}-github"
+
+
+def sync_project_name(project: str) -> str:
+    """The CodeBuild project that runs ``changegate sync``."""
+    return f"{project}-sync"
+
+
+def sync_log_group_name(project: str) -> str:
+    return f"/aws/codebuild/{sync_project_name(project)}"
+
+
+def artifact_key_alias(project: str) -> str:
+    return f"alias/{project}-changegate"

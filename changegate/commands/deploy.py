@@ -1,0 +1,125 @@
+"""``changegate deploy``: deploy the bootstrap stack of pipelines by hand, through a change set."""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+
+import click
+
+from changegate import deploy as deploying
+from changegate.aws import aws_from_context, aws_options
+from changegate.options import format_option, root_option
+from changegate.render import change_set_text, when
+from generator.config import load_config
+from generator.errors import UsageError
+from generator.naming import bootstrap_stack_name
+
+COMMITTED_TEMPLATE = "pipelines/pipelines.json"
+
+
+@click.command()
+@root_option
+@click.option("--template", "template_path", type=click.Path(dir_okay=False, exists=True, path_type=Path),
+              default=None, help=f"Deploy this template file (e.g. the committed {COMMITTED_TEMPLATE}) "
+                                 "instead of generating it.")
+@click.option("--yes", is_flag=True, help="Execute without asking (for scripts).")
+@click.option("--dry-run", is_flag=True, help="Show the change set, then delete it; change nothing.")
+@aws_options
+@format_option
+@click.pass_context
+def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool, dry_run: bool,
+           profile: str | None, region: str | None, output_format: str) -> int:
+    """Deploy the bootstrap stack (<project>-pipelines) through a change set.
+
+    Shows the change set (adds, modifies, removes, replacements, pipelines added and
+    removed), asks before executing it, follows the stack events until the stack settles,
+    then turns termination protection on. Exit 0 when deployed or nothing changed.
+    """
+    config = load_config(root)
+    stack = bootstrap_stack_name(config.project)
+    body = _template_body(root, template_path)
+    aws = aws_from_context(profile, region)
+    obj = ctx.find_object(dict) or {}
+    sleep, clock = obj.get("sleep", time.sleep), obj.get("clock", time.monotonic)
+    cfn, s3 = aws.client("cloudformation"), aws.client("s3")
+    region_name = cfn.meta.region_name
+    plan = deploying.prepare(cfn, s3, stack=stack, body=body, account=aws.account(), region=region_name,
+                             sleep=sleep, clock=clock)
+    text = output_format == "text"
+    if text and plan.bucket.created:
+        click.echo(f"Created staging bucket {plan.bucket.name} (encrypted, versioned, TLS only, private)",
+                   err=True)
+    change_set = plan.change_set
+    if change_set.is_empty:
+        deploying.discard(cfn, stack, change_set.name, plan.change_set_type)
+        warning = deploying.ensure_termination_protection(cfn, stack)
+        _emit(output_format, {"stack": stack, "result": "nothing to deploy", "warning": warning},
+              f"Nothing to deploy: stack {stack} is up to date.", warning)
+        return 0
+    if text:
+        click.echo(_plan_text(plan))
+    if dry_run or not (yes or click.confirm(f"Execute this change set on {stack}?", err=True)):
+        deploying.discard(cfn, stack, change_set.name, plan.change_set_type)
+        reason = "dry run" if dry_run else "not confirmed"
+        _emit(output_format, {"stack": stack, "result": reason, "change_set": change_set.to_json()},
+              f"{reason.capitalize()}: change set {change_set.name} deleted, nothing executed.")
+        return 0 if dry_run else 1
+
+    def on_event(event: deploying.StackEvent) -> None:
+        if text:
+            reason = f"  {event.reason}" if event.reason else ""
+            click.echo(f"{when(event.timestamp)}  {event.status:<28} {event.resource_type:<32} "
+                       f"{event.logical_id}{reason}", err=True)
+
+    outcome = deploying.execute(cfn, plan, on_event=on_event, sleep=sleep, clock=clock)
+    result = {"stack": stack, "result": "deployed" if outcome.succeeded else "failed",
+              "status": outcome.status, "change_set": change_set.to_json(),
+              "failures": [{"logical_id": e.logical_id, "type": e.resource_type, "status": e.status,
+                            "reason": e.reason} for e in outcome.failures],
+              "warning": outcome.protection_warning}
+    if outcome.succeeded:
+        _emit(output_format, result, f"Deployed: stack {stack} is {outcome.status}; "
+              "termination protection is on." if not outcome.protection_warning else
+              f"Deployed: stack {stack} is {outcome.status}.", outcome.protection_warning)
+        return 0
+    lines = [f"FAILED: stack {stack} is {outcome.status}. Failing resources:"]
+    lines += [f"  {e.logical_id} ({e.resource_type}) {e.status}: {e.reason}" for e in outcome.failures]
+    _emit(output_format, result, "\n".join(lines))
+    return 1
+
+
+def _template_body(root: Path, template_path: Path | None) -> str:
+    if template_path is not None:
+        return template_path.read_text("utf-8")
+    try:
+        from generator.template import render_template  # built by the generator; lazy on purpose
+    except ImportError:
+        committed = root / COMMITTED_TEMPLATE
+        if committed.is_file():
+            return committed.read_text("utf-8")
+        raise UsageError(f"cannot generate the bootstrap template here and {COMMITTED_TEMPLATE} does not "
+                         "exist: pass --template FILE") from None
+    return render_template(root)
+
+
+def _plan_text(plan: deploying.DeployPlan) -> str:
+    change_set = plan.change_set
+    verb = "create" if plan.change_set_type == "CREATE" else "update"
+    lines = [change_set_text(change_set, heading=f"Change set {change_set.name} to {verb} stack "
+                                                 f"{plan.stack}: {change_set.summary.render()}")]
+    for label, action in (("Pipelines added", "Add"), ("Pipelines removed", "Remove")):
+        names = change_set.pipelines(action)
+        if names:
+            lines.append(f"{label}: {', '.join(names)}")
+    return "\n".join(lines)
+
+
+def _emit(output_format: str, data: dict, text: str, warning: str | None = None) -> None:
+    if output_format == "json":
+        click.echo(json.dumps(data, indent=2, default=str))
+        return
+    click.echo(text)
+    if warning:
+        click.echo(f"WARNING: {warning}", err=True)

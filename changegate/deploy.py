@@ -1,0 +1,299 @@
+"""Deploy the bootstrap stack by hand: stage the template, change set, execute, follow, protect.
+
+The bootstrap template exceeds CloudFormation's 51,200-byte inline limit, so it always goes
+through a staging bucket of this account and region. The deployment is a change set, like
+every other change changegate makes: the operator sees it before it executes.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+import time
+import uuid
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from changegate.aws import aws_call, error_code, paginate
+from changegate.changesets import ChangeSet, describe_change_set
+from generator.errors import AwsError, UsageError
+from generator.naming import staging_bucket_name
+
+log = logging.getLogger(__name__)
+
+Sleep = Callable[[float], None]
+Clock = Callable[[], float]
+
+# The bootstrap stack creates named IAM roles; nested stacks (sharding) need no macro capability,
+# but AUTO_EXPAND costs nothing and keeps a future transform from failing the deploy.
+CAPABILITIES = ("CAPABILITY_IAM", "CAPABILITY_NAMED_IAM", "CAPABILITY_AUTO_EXPAND")
+TEMPLATE_PREFIX = "bootstrap/"
+SUCCESS = frozenset({"CREATE_COMPLETE", "UPDATE_COMPLETE", "IMPORT_COMPLETE"})
+FAILURE = frozenset({"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "UPDATE_FAILED",
+                     "UPDATE_ROLLBACK_COMPLETE", "UPDATE_ROLLBACK_FAILED", "DELETE_COMPLETE",
+                     "DELETE_FAILED", "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED"})
+# A stack in one of these has no resources worth keeping and cannot be updated: delete it first.
+DEAD = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"})
+
+
+@dataclass(frozen=True)
+class StagingBucket:
+    name: str
+    created: bool
+
+
+@dataclass(frozen=True)
+class DeployPlan:
+    stack: str
+    change_set: ChangeSet
+    change_set_type: str  # CREATE | UPDATE
+    bucket: StagingBucket
+    template_url: str
+
+
+@dataclass(frozen=True)
+class StackEvent:
+    event_id: str
+    timestamp: datetime
+    logical_id: str
+    resource_type: str
+    status: str
+    reason: str = ""
+
+
+@dataclass(frozen=True)
+class DeployOutcome:
+    stack: str
+    status: str
+    failures: tuple[StackEvent, ...] = ()
+    protection_warning: str | None = None
+
+    @property
+    def succeeded(self) -> bool:
+        return self.status in SUCCESS
+
+
+# ---- the staging bucket ----
+
+def ensure_staging_bucket(s3: Any, account: str, region: str) -> StagingBucket:
+    """The account's staging bucket in ``region``, created (encrypted, versioned, private) when missing.
+
+    The name is predictable, so every call passes ``ExpectedBucketOwner``: a bucket of that
+    name in another account is refused, never written to.
+    """
+    name = staging_bucket_name(account, region)
+    with aws_call("s3:ListBucket", f"bucket {name}"):
+        try:
+            s3.head_bucket(Bucket=name, ExpectedBucketOwner=account)
+            return StagingBucket(name, created=False)
+        except ClientError as exc:
+            if error_code(exc) in ("403", "AccessDenied"):
+                raise AwsError(f"the staging bucket {name} exists but is not this account's ({account}), "
+                               "or s3:ListBucket on it is denied; changegate will not upload there") from exc
+            if error_code(exc) not in ("404", "NoSuchBucket", "NotFound"):
+                raise
+    log.info("creating staging bucket %s", name)
+    with aws_call("s3:CreateBucket", f"bucket {name}"):
+        kwargs: dict[str, Any] = {"Bucket": name, "ObjectOwnership": "BucketOwnerEnforced"}
+        if region != "us-east-1":
+            kwargs["CreateBucketConfiguration"] = {"LocationConstraint": region}
+        try:
+            s3.create_bucket(**kwargs)
+        except ClientError as exc:
+            if error_code(exc) != "BucketAlreadyOwnedByYou":  # another deploy won the race
+                raise
+    partition = getattr(s3.meta, "partition", "aws") or "aws"
+    arn = f"arn:{partition}:s3:::{name}"
+    with aws_call("s3:PutBucketPublicAccessBlock", f"bucket {name}"):
+        s3.put_public_access_block(Bucket=name, ExpectedBucketOwner=account, PublicAccessBlockConfiguration={
+            "BlockPublicAcls": True, "IgnorePublicAcls": True,
+            "BlockPublicPolicy": True, "RestrictPublicBuckets": True})
+    with aws_call("s3:PutEncryptionConfiguration", f"bucket {name}"):
+        s3.put_bucket_encryption(Bucket=name, ExpectedBucketOwner=account, ServerSideEncryptionConfiguration={
+            "Rules": [{"ApplyServerSideEncryptionByDefault": {"SSEAlgorithm": "AES256"}}]})
+    with aws_call("s3:PutBucketVersioning", f"bucket {name}"):
+        s3.put_bucket_versioning(Bucket=name, ExpectedBucketOwner=account,
+                                 VersioningConfiguration={"Status": "Enabled"})
+    if not str(s3.meta.endpoint_url).startswith("https://"):
+        # a local emulator over plain http (AWS_ENDPOINT_URL): a TLS-only policy would lock us out
+        log.warning("S3 endpoint %s is not https: no TLS-only policy on %s", s3.meta.endpoint_url, name)
+        return StagingBucket(name, created=True)
+    with aws_call("s3:PutBucketPolicy", f"bucket {name}"):
+        s3.put_bucket_policy(Bucket=name, ExpectedBucketOwner=account,
+                             Policy=json.dumps(tls_only_policy(arn)))
+    return StagingBucket(name, created=True)
+
+
+def tls_only_policy(bucket_arn: str) -> dict[str, Any]:
+    return {"Version": "2012-10-17", "Statement": [{
+        "Sid": "DenyInsecureTransport", "Effect": "Deny", "Principal": "*", "Action": "s3:*",
+        "Resource": [bucket_arn, f"{bucket_arn}/*"],
+        "Condition": {"Bool": {"aws:SecureTransport": "false"}}}]}
+
+
+def upload_template(s3: Any, bucket: str, account: str, region: str, stack: str, body: str) -> str:
+    """Upload ``body`` under a content-addressed key; return the URL CloudFormation reads it from."""
+    digest = hashlib.sha256(body.encode("utf-8")).hexdigest()
+    key = f"{TEMPLATE_PREFIX}{stack}/{digest}.json"
+    with aws_call("s3:PutObject", f"s3://{bucket}/{key}"):
+        s3.put_object(Bucket=bucket, Key=key, Body=body.encode("utf-8"), ContentType="application/json",
+                      ExpectedBucketOwner=account)
+    suffix = "amazonaws.com.cn" if region.startswith("cn-") else "amazonaws.com"
+    return f"https://{bucket}.s3.{region}.{suffix}/{key}"
+
+
+# ---- the change set ----
+
+def stack_status(cfn: Any, stack: str) -> dict[str, Any] | None:
+    """The stack's description, or None when it does not exist."""
+    with aws_call("cloudformation:DescribeStacks", f"stack/{stack}"):
+        try:
+            return cfn.describe_stacks(StackName=stack)["Stacks"][0]
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+                return None
+            raise
+
+
+def new_change_set_name() -> str:
+    return f"changegate-deploy-{datetime.now(timezone.utc):%Y%m%dT%H%M%SZ}-{uuid.uuid4().hex[:8]}"
+
+
+def prepare(cfn: Any, s3: Any, *, stack: str, body: str, account: str, region: str,
+            change_set_name: str | None = None, sleep: Sleep = time.sleep, clock: Clock = time.monotonic,
+            timeout: float = 600, interval: float = 3) -> DeployPlan:
+    """Stage the template and create the change set; return it described, ready to show."""
+    existing = stack_status(cfn, stack)
+    status = existing["StackStatus"] if existing else None
+    if status in DEAD:
+        raise UsageError(f"stack {stack} is {status} and cannot be updated: delete it "
+                         f"(aws cloudformation delete-stack --stack-name {stack}) and deploy again")
+    if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
+        raise AwsError(f"stack {stack} is busy ({status}); wait until it settles and deploy again")
+    change_set_type = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
+    bucket = ensure_staging_bucket(s3, account, region)
+    url = upload_template(s3, bucket.name, account, region, stack, body)
+    name = change_set_name or new_change_set_name()
+    with aws_call("cloudformation:CreateChangeSet", f"stack/{stack}"):
+        cfn.create_change_set(StackName=stack, ChangeSetName=name, ChangeSetType=change_set_type,
+                              TemplateURL=url, Capabilities=list(CAPABILITIES), IncludeNestedStacks=True,
+                              Description="changegate deploy: the bootstrap stack of pipelines")
+    _wait_for_change_set(cfn, stack, name, sleep=sleep, clock=clock, timeout=timeout, interval=interval)
+    change_set = describe_change_set(cfn, stack, name)
+    if change_set.status == "FAILED" and not change_set.is_empty:
+        discard(cfn, stack, name, change_set_type)
+        raise AwsError(f"the change set for stack {stack} failed: {change_set.status_reason}")
+    return DeployPlan(stack, change_set, change_set_type, bucket, url)
+
+
+def _wait_for_change_set(cfn: Any, stack: str, name: str, *, sleep: Sleep, clock: Clock,
+                         timeout: float, interval: float) -> None:
+    deadline = clock() + timeout
+    while True:
+        with aws_call("cloudformation:DescribeChangeSet", f"stack/{stack} change set {name}"):
+            status = cfn.describe_change_set(StackName=stack, ChangeSetName=name)["Status"]
+        if status not in ("CREATE_PENDING", "CREATE_IN_PROGRESS"):
+            return
+        if clock() >= deadline:
+            raise AwsError(f"change set {name} of stack {stack} still {status} after {timeout:.0f}s")
+        sleep(interval)
+
+
+def discard(cfn: Any, stack: str, name: str, change_set_type: str) -> None:
+    """Delete an unused change set and, for a first deployment, the empty stack it left behind."""
+    with aws_call("cloudformation:DeleteChangeSet", f"stack/{stack} change set {name}"):
+        cfn.delete_change_set(StackName=stack, ChangeSetName=name)
+    if change_set_type == "CREATE":
+        current = stack_status(cfn, stack)
+        if current and current["StackStatus"] == "REVIEW_IN_PROGRESS":  # a stack with no resources
+            with aws_call("cloudformation:DeleteStack", f"stack/{stack}"):
+                cfn.delete_stack(StackName=stack)
+
+
+# ---- execution ----
+
+def execute(cfn: Any, plan: DeployPlan, *, on_event: Callable[[StackEvent], None] = lambda e: None,
+            sleep: Sleep = time.sleep, clock: Clock = time.monotonic, timeout: float = 3600,
+            interval: float = 5) -> DeployOutcome:
+    """Execute the change set, follow the stack's events until it settles, protect it on success."""
+    stack = plan.stack
+    marker = _latest_event_id(cfn, stack)
+    with aws_call("cloudformation:ExecuteChangeSet", f"stack/{stack} change set {plan.change_set.name}"):
+        cfn.execute_change_set(StackName=stack, ChangeSetName=plan.change_set.name)
+    outcome = follow(cfn, stack, marker, on_event=on_event, sleep=sleep, clock=clock,
+                     timeout=timeout, interval=interval)
+    if outcome.succeeded:
+        return DeployOutcome(outcome.stack, outcome.status, outcome.failures,
+                             ensure_termination_protection(cfn, stack))
+    return outcome
+
+
+def follow(cfn: Any, stack: str, since_event_id: str | None, *,
+           on_event: Callable[[StackEvent], None], sleep: Sleep, clock: Clock,
+           timeout: float, interval: float) -> DeployOutcome:
+    """Report each new stack event, oldest first, until the stack itself reaches a final status."""
+    deadline = clock() + timeout
+    seen: set[str] = set()
+    events: list[StackEvent] = []
+    while True:
+        for event in _events_since(cfn, stack, since_event_id):
+            if event.event_id in seen:
+                continue
+            seen.add(event.event_id)
+            events.append(event)
+            on_event(event)
+            if _is_stack_event(event, stack) and (event.status in SUCCESS or event.status in FAILURE):
+                failures = tuple(e for e in events if e.status.endswith("FAILED") and e.reason)
+                return DeployOutcome(stack, event.status, failures)
+        if clock() >= deadline:
+            raise AwsError(f"stack {stack} has not settled after {timeout:.0f}s; follow it in the "
+                           "CloudFormation console, then run `changegate deploy` again")
+        sleep(interval)
+
+
+def _is_stack_event(event: StackEvent, stack: str) -> bool:
+    return event.resource_type == "AWS::CloudFormation::Stack" and event.logical_id == stack
+
+
+def _latest_event_id(cfn: Any, stack: str) -> str | None:
+    with aws_call("cloudformation:DescribeStackEvents", f"stack/{stack}"):
+        events = cfn.describe_stack_events(StackName=stack).get("StackEvents", [])
+    return events[0]["EventId"] if events else None
+
+
+def _events_since(cfn: Any, stack: str, marker: str | None) -> list[StackEvent]:
+    """Events newer than ``marker``, oldest first (the API pages newest first)."""
+    newer: list[StackEvent] = []
+    with aws_call("cloudformation:DescribeStackEvents", f"stack/{stack}"):
+        for raw in paginate(cfn, "describe_stack_events", "StackEvents", StackName=stack):
+            if raw["EventId"] == marker:
+                break
+            newer.append(StackEvent(
+                event_id=raw["EventId"], timestamp=raw["Timestamp"], logical_id=raw["LogicalResourceId"],
+                resource_type=raw.get("ResourceType", ""), status=raw.get("ResourceStatus", ""),
+                reason=raw.get("ResourceStatusReason", "") or ""))
+    newer.reverse()
+    return newer
+
+
+def ensure_termination_protection(cfn: Any, stack: str) -> str | None:
+    """Turn termination protection on; return a warning (not an error) when that is refused.
+
+    The stack is deployed by then: failing the whole command would hide that it succeeded.
+    """
+    current = stack_status(cfn, stack)
+    if current and current.get("EnableTerminationProtection"):
+        return None
+    try:
+        with aws_call("cloudformation:UpdateTerminationProtection", f"stack/{stack}"):
+            cfn.update_termination_protection(StackName=stack, EnableTerminationProtection=True)
+    except AwsError as exc:
+        return (f"termination protection is NOT on for {stack}: {exc}; turn it on with "
+                f"aws cloudformation update-termination-protection --enable-termination-protection "
+                f"--stack-name {stack}")
+    return None

@@ -1,0 +1,67 @@
+"""Text rendering shared by the operator commands: aligned tables, times, change sets."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from datetime import datetime, timezone
+
+from changegate.changesets import ChangeSet
+
+
+def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
+    """Columns padded to their widest cell; the last column is never padded."""
+    widths = [len(h) for h in headers]
+    for row in rows:
+        for i, cell in enumerate(row):
+            widths[i] = max(widths[i], len(cell))
+    lines = []
+    for row in [list(headers), *rows]:
+        cells = [cell.ljust(widths[i]) if i < len(row) - 1 else cell for i, cell in enumerate(row)]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def when(moment: datetime | None) -> str:
+    """``2026-11-22 21:46Z`` in UTC, the same for every operator whatever their time zone."""
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    return moment.astimezone(timezone.utc).strftime("%Y-%m-%d %H:%MZ")
+
+
+def age(moment: datetime | None, now: datetime) -> str:
+    """How long ago: ``45m``, ``3h12m``, ``2d4h``."""
+    if moment is None:
+        return "-"
+    if moment.tzinfo is None:
+        moment = moment.replace(tzinfo=timezone.utc)
+    minutes = max(0, int((now - moment).total_seconds() // 60))
+    if minutes < 60:
+        return f"{minutes}m"
+    hours, minutes = divmod(minutes, 60)
+    if hours < 24:
+        return f"{hours}h{minutes:02d}m"
+    days, hours = divmod(hours, 24)
+    return f"{days}d{hours}h"
+
+
+def change_set_text(change_set: ChangeSet, *, heading: str | None = None) -> str:
+    """The change set as an operator reads it: summary, one row per resource, replacements called out."""
+    lines = [heading or f"Change set {change_set.name} on stack {change_set.stack}: "
+             f"{change_set.summary.render()}"]
+    if change_set.changes:
+        rows = [[c.action, c.address, c.resource_type, c.replacement or "-", ", ".join(c.properties) or "-"]
+                for c in change_set.changes]
+        lines.append(indent(table(["ACTION", "LOGICAL ID", "TYPE", "REPLACEMENT", "CHANGED PROPERTIES"],
+                                  rows)))
+    replaced = [c for c in change_set.changes if c.replaces]
+    if replaced:
+        lines.append("Replaced (a new physical resource; the old one is deleted): " + ", ".join(
+            f"{c.address}" + (" (conditionally)" if c.replacement == "Conditional" else "")
+            for c in replaced))
+    return "\n".join(lines)
+
+
+def indent(text: str, prefix: str = "  ") -> str:
+    return "\n".join(prefix + line if line else line for line in text.splitlines())
