@@ -76,18 +76,6 @@ def source_object_key(folder: str, prefix: str = DEFAULT_SOURCE_PREFIX) -> str:
 
 # ---- Operator commands (changegate deploy/status/approve) ----
 
-# CloudFormation change set names: a letter, then letters, digits and hyphens, at most 128.
-MAX_CHANGE_SET_NAME = 128
-
-
-def change_set_name_for(project: str, execution_id: str) -> str:
-    """The change set a stack pipeline's Plan stage creates for one execution (decision 5).
-
-    The pipeline configures it as ``<project>-#{codepipeline.PipelineExecutionId}``.
-    """
-    return f"{project}-{execution_id}"
-
-
 def staging_bucket_name(account: str, region: str) -> str:
     """The bucket ``changegate deploy`` uploads the bootstrap template to (too big to inline)."""
     return f"changegate-staging-{account}-{region}"
@@ -99,7 +87,6 @@ def staging_bucket_name(account: str, region: str) -> str:
 EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}"
 EXECUTION_ID_LENGTH = 36
 CHANGE_SET_NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]*$")
-MAX_CHANGE_SET_NAME = 128
 MAX_ROLE_NAME = 64
 MAX_CONNECTION_NAME = 32
 
@@ -116,11 +103,6 @@ def change_set_name(project: str) -> str:
 def change_set_name_pattern(project: str) -> str:
     """An IAM wildcard matching every change set name :func:`change_set_name` yields."""
     return f"{project}-*"
-
-
-def resolved_change_set_name(project: str, execution_id: str) -> str:
-    """The name CloudFormation sees for one execution (what ``change_set_name`` becomes)."""
-    return change_set_name(project).replace(EXECUTION_ID_VARIABLE, execution_id)
 
 
 def role_name(project: str, purpose: str) -> str:

@@ -1,0 +1,68 @@
+"""ARNs of the bootstrap stack's named things, built from names rather than references.
+
+Building an ARN from a name (``Fn::Sub``) instead of ``GetAtt`` breaks dependency cycles: the
+KMS key policy names the roles that use the key while those roles' policies name the key,
+and a role's policy names the CodeBuild project that runs as that role.
+"""
+
+from __future__ import annotations
+
+from troposphere import Sub
+
+from generator import naming
+
+_PREFIX = "arn:${AWS::Partition}"
+
+
+def role(name: str) -> Sub:
+    return Sub(f"{_PREFIX}:iam::${{AWS::AccountId}}:role/{name}")
+
+
+def account_root() -> Sub:
+    return Sub(f"{_PREFIX}:iam::${{AWS::AccountId}}:root")
+
+
+def pipeline(name_or_pattern: str) -> Sub:
+    return Sub(f"{_PREFIX}:codepipeline:${{AWS::Region}}:${{AWS::AccountId}}:{name_or_pattern}")
+
+
+def approval_action(pipeline_pattern: str, stage: str, action: str) -> Sub:
+    return Sub(f"{_PREFIX}:codepipeline:${{AWS::Region}}:${{AWS::AccountId}}:"
+               f"{pipeline_pattern}/{stage}/{action}")
+
+
+def stack(name_or_pattern: str) -> Sub:
+    """Every stack with that name, whatever its id: ``stack/<name>/*``."""
+    return Sub(f"{_PREFIX}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{name_or_pattern}/*")
+
+
+def change_set(name_pattern: str) -> Sub:
+    return Sub(f"{_PREFIX}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:"
+               f"changeSet/{name_pattern}/*")
+
+
+def codebuild_project(name: str) -> Sub:
+    return Sub(f"{_PREFIX}:codebuild:${{AWS::Region}}:${{AWS::AccountId}}:project/{name}")
+
+
+def log_group(name: str) -> Sub:
+    return Sub(f"{_PREFIX}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}")
+
+
+def log_streams(name: str) -> Sub:
+    return Sub(f"{_PREFIX}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}:log-stream:*")
+
+
+def managed_policy(name: str) -> Sub:
+    return Sub(f"{_PREFIX}:iam::${{AWS::AccountId}}:policy/{name}")
+
+
+def project_roles(project: str) -> dict[str, str]:
+    """purpose -> role name of the three changegate roles."""
+    return {purpose: naming.role_name(project, purpose)
+            for purpose in ("pipeline", "sync", "cloudformation")}
+
+
+def bucket_objects(bucket_logical_id: str, key_prefix: str = "") -> Sub:
+    """Objects of a bucket of this template whose keys start with ``key_prefix``."""
+    return Sub(f"${{{bucket_logical_id}.Arn}}/{key_prefix}*")

@@ -1,0 +1,203 @@
+"""The IAM of the bootstrap stack: pipeline role, sync role, CloudFormation execution role, approvers.
+
+Decision 7, least privilege by naming: statements name this project's things with constant-size
+wildcards on ``<project>-`` (plus adopted stacks by their exact names), never ``*`` where IAM
+offers a narrower resource. ``<project>-*`` also matches the bootstrap stack ``<project>-pipelines``
+and the sync pipeline ``<project>-sync``: explicit Deny statements take those back.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+
+from awacs import cloudformation as cfn
+from awacs import codebuild, codepipeline, iam, logs, s3, sns
+from awacs.aws import (
+    Action,
+    Allow,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringEquals,
+    StringLike,
+)
+from awacs.kms import Action as KmsAction
+from troposphere import GetAtt, Sub
+from troposphere.iam import ManagedPolicy, Policy, Role
+
+from generator import arns, logical_ids, naming
+from generator.config import PipelinesConfig
+from generator.kms import USE_ACTIONS
+
+APPROVE_STAGE = "Approve"
+APPROVE_ACTION = "Approve"
+
+
+def managed_stack_arns(project: str, stack_names: Iterable[str]) -> list[Sub]:
+    """``<project>-*`` and every adopted stack whose name lacks the prefix, sorted."""
+    prefix = f"{project}-"
+    adopted = sorted({name for name in stack_names if not name.startswith(prefix)})
+    return [arns.stack(f"{prefix}*")] + [arns.stack(name) for name in adopted]
+
+
+def _trust(service: str) -> PolicyDocument:
+    # aws:SourceAccount: the service may assume the role only on behalf of this account.
+    return PolicyDocument(Version="2012-10-17", Statement=[Statement(
+        Effect=Allow, Principal=Principal("Service", f"{service}.amazonaws.com"),
+        Action=[Action("sts", "AssumeRole")],
+        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))))])
+
+
+def _use_key(key_arn) -> Statement:
+    return Statement(Sid="UseArtifactKey", Effect=Allow, Action=[KmsAction(a) for a in USE_ACTIONS],
+                     Resource=[key_arn])
+
+
+def _use_connection(service: str, connection_arn) -> Statement:
+    return Statement(Sid="UseGitHubConnection", Effect=Allow, Action=[Action(service, "UseConnection")],
+                     Resource=[connection_arn])
+
+
+def _role(logical_id: str, name: str, service: str, statements: list[Statement], **extra) -> Role:
+    return Role(logical_id, RoleName=name, AssumeRolePolicyDocument=_trust(service),
+                Policies=[Policy(PolicyName=name, PolicyDocument=PolicyDocument(
+                    Version="2012-10-17", Statement=statements))],
+                **extra)
+
+
+def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source_bucket, artifact_bucket,
+                  key_arn, topic_arn, connection_arn, connection_service: str) -> Role:
+    """The role of every pipeline of the project: the sync pipeline and each stack's."""
+    project = config.project
+    names = arns.project_roles(project)
+    stacks = managed_stack_arns(project, stack_names)
+    source_arn, artifact_arn = GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")
+    statements = [
+        Statement(Sid="ReadStackArchives", Effect=Allow,
+                  Action=[s3.GetObject, s3.GetObjectVersion],
+                  Resource=[arns.bucket_objects(source_bucket.title, naming.DEFAULT_SOURCE_PREFIX)]),
+        Statement(Sid="SourceBucketVersioning", Effect=Allow,
+                  Action=[s3.GetBucketVersioning, s3.GetBucketLocation], Resource=[source_arn]),
+        Statement(Sid="ReadWriteArtifacts", Effect=Allow,
+                  Action=[s3.GetObject, s3.GetObjectVersion, s3.PutObject],
+                  Resource=[arns.bucket_objects(artifact_bucket.title)]),
+        Statement(Sid="ArtifactBucket", Effect=Allow,
+                  Action=[s3.GetBucketVersioning, s3.GetBucketLocation, s3.ListBucket],
+                  Resource=[artifact_arn]),
+        _use_key(key_arn),
+        # The change set name must carry the prefix (naming.change_set_name does).
+        Statement(Sid="CreateChangeSets", Effect=Allow, Action=[cfn.CreateChangeSet], Resource=stacks,
+                  Condition=Condition(StringLike("cloudformation:ChangeSetName",
+                                                 naming.change_set_name_pattern(project)))),
+        Statement(Sid="ReviewAndExecuteChangeSets", Effect=Allow,
+                  Action=[cfn.DeleteChangeSet, cfn.DescribeChangeSet, cfn.DescribeStacks,
+                          cfn.ExecuteChangeSet, cfn.SetStackPolicy],
+                  Resource=[*stacks, arns.change_set(naming.change_set_name_pattern(project))]),
+        # ValidateTemplate supports no resource-level permission: "*" is the only resource IAM accepts.
+        Statement(Sid="ValidateTemplates", Effect=Allow, Action=[cfn.ValidateTemplate], Resource=["*"]),
+        Statement(Sid="PassExecutionRoleToCloudFormation", Effect=Allow, Action=[iam.PassRole],
+                  Resource=[arns.role(names["cloudformation"])],
+                  Condition=Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
+        Statement(Sid="RunTheSync", Effect=Allow, Action=[codebuild.BatchGetBuilds, codebuild.StartBuild],
+                  Resource=[arns.codebuild_project(naming.sync_project_name(project))]),
+        _use_connection(connection_service, connection_arn),
+        Statement(Sid="NotifyApprovers", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
+        # <project>-* matches the bootstrap stack itself: a pipeline must never change it.
+        Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
+                  Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
+    ]
+    return _role(logical_ids.PIPELINE_ROLE, names["pipeline"], "codepipeline", statements)
+
+
+def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn, connection_arn,
+              connection_service: str) -> Role:
+    """The CodeBuild role of ``changegate sync``: the only principal that writes the source bucket."""
+    project = config.project
+    prefix = naming.DEFAULT_SOURCE_PREFIX
+    log_group = naming.sync_log_group_name(project)
+    statements = [
+        Statement(Sid="WriteBuildLogs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
+                  Resource=[arns.log_streams(log_group)]),
+        Statement(Sid="ReadSourceArtifact", Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion],
+                  Resource=[arns.bucket_objects(artifact_bucket.title)]),
+        _use_connection(connection_service, connection_arn),
+        Statement(Sid="ListStackArchives", Effect=Allow, Action=[s3.ListBucket, s3.ListBucketVersions],
+                  Resource=[GetAtt(source_bucket, "Arn")],
+                  Condition=Condition(StringLike("s3:prefix", f"{prefix}*"))),
+        Statement(Sid="WriteStackArchives", Effect=Allow,
+                  Action=[s3.GetObject, s3.GetObjectVersion, s3.PutObject],
+                  Resource=[arns.bucket_objects(source_bucket.title, prefix)]),
+        _use_key(key_arn),
+        Statement(Sid="StartStackPipelines", Effect=Allow,
+                  Action=[codepipeline.GetPipeline, codepipeline.StartPipelineExecution],
+                  Resource=[arns.pipeline(f"{project}-*")]),
+        # <project>-* matches the sync pipeline too: the sync must not start itself.
+        Statement(Sid="NeverStartTheSyncItself", Effect=Deny, Action=[codepipeline.StartPipelineExecution],
+                  Resource=[arns.pipeline(naming.sync_pipeline_name(project))]),
+    ]
+    return _role(logical_ids.SYNC_ROLE, arns.project_roles(project)["sync"], "codebuild", statements)
+
+
+def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn) -> Role:
+    """The role CloudFormation uses to change the stacks: powerful, and only CloudFormation assumes it.
+
+    Its permissions come from ``execution_role.managed_policy_arns`` (default PowerUserAccess).
+    Whatever they grant, it may not touch changegate itself: the roles, the approvers policy,
+    the bootstrap stack, the buckets' policies and the key.
+    """
+    project = config.project
+    names = arns.project_roles(project)
+    protect = [
+        Statement(Sid="NeverChangeChangegateIam", Effect=Deny, Action=[Action("iam", "*")],
+                  Resource=[arns.role(n) for n in sorted(names.values())]
+                  + [arns.managed_policy(naming.approvers_policy_name(project))]),
+        Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
+                  Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
+        Statement(Sid="NeverLoosenTheBuckets", Effect=Deny,
+                  Action=[s3.DeleteBucket, s3.DeleteBucketPolicy, s3.PutBucketPolicy, s3.PutBucketVersioning,
+                          s3.PutLifecycleConfiguration],
+                  Resource=[GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")]),
+        Statement(Sid="NeverDisableTheKey", Effect=Deny,
+                  Action=[KmsAction(a) for a in ("DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion")],
+                  Resource=[key_arn]),
+    ]
+    return _role(logical_ids.EXECUTION_ROLE, names["cloudformation"], "cloudformation", protect,
+                 ManagedPolicyArns=list(config.execution_policy_arns))
+
+
+def approvers_policy(config: PipelinesConfig, *, stack_names: Iterable[str]) -> ManagedPolicy:
+    """Approve or reject this project's pipelines; read their state and their change sets. Nothing else."""
+    project = config.project
+    pipelines = arns.pipeline(f"{project}-*")
+    statements = [
+        Statement(Sid="ApproveOrReject", Effect=Allow, Action=[codepipeline.PutApprovalResult],
+                  Resource=[arns.approval_action(f"{project}-*", APPROVE_STAGE, APPROVE_ACTION)]),
+        Statement(Sid="ReadPipelines", Effect=Allow,
+                  Action=[codepipeline.GetPipeline, codepipeline.GetPipelineExecution,
+                          codepipeline.GetPipelineState, codepipeline.ListActionExecutions,
+                          codepipeline.ListPipelineExecutions],
+                  Resource=[pipelines]),
+        Statement(Sid="ReadChangeSets", Effect=Allow,
+                  Action=[cfn.DescribeChangeSet, cfn.DescribeChangeSetHooks, cfn.ListChangeSets],
+                  Resource=managed_stack_arns(project, stack_names)),
+    ]
+    policy = ManagedPolicy(
+        logical_ids.APPROVERS_POLICY, ManagedPolicyName=naming.approvers_policy_name(project),
+        Description=f"changegate {project}: approve or reject change sets, read pipelines and change sets",
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))
+    principals = _principals(config.approvers)
+    for kind, attribute in (("role", "Roles"), ("user", "Users"), ("group", "Groups")):
+        if principals[kind]:
+            setattr(policy, attribute, principals[kind])
+    return policy
+
+
+def _principals(arns_: Iterable[str]) -> dict[str, list[str]]:
+    """``arn:aws:iam::1:role/path/Name`` -> ``{"role": ["Name"]}``: attachments take names."""
+    found: dict[str, list[str]] = {"role": [], "user": [], "group": []}
+    for arn in arns_:
+        kind, _, path = arn.split(":", 5)[5].partition("/")
+        found[kind].append(path.rsplit("/", 1)[-1])
+    return {kind: sorted(set(names)) for kind, names in found.items()}

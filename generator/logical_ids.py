@@ -1,0 +1,49 @@
+"""Stable CloudFormation logical ids, from one helper (house style: deterministic output).
+
+A logical id is alphanumeric; a stack folder may hold hyphens, so ``my-stack`` becomes
+``MyStack``. Two folders that differ only in hyphens or case would collide: ``build_template``
+checks every id it hands out is unique.
+"""
+
+from __future__ import annotations
+
+import re
+
+MAX_LOGICAL_ID = 255
+
+_SEPARATORS = re.compile(r"[^A-Za-z0-9]+")
+
+
+def logical_id(*parts: str) -> str:
+    """``logical_id("Pipeline", "my-stack")`` -> ``"PipelineMyStack"``."""
+    words: list[str] = []
+    for part in parts:
+        words.extend(w for w in _SEPARATORS.split(part) if w)
+    return "".join(w[0].upper() + w[1:] for w in words)
+
+
+# The bootstrap stack's fixed resources. One name each, used by every builder.
+ARTIFACT_KEY = "ArtifactKey"
+ARTIFACT_KEY_ALIAS = "ArtifactKeyAlias"
+SOURCE_BUCKET = "SourceBucket"
+SOURCE_BUCKET_POLICY = "SourceBucketPolicy"
+ARTIFACT_BUCKET = "ArtifactBucket"
+ARTIFACT_BUCKET_POLICY = "ArtifactBucketPolicy"
+TOPIC = "ApprovalTopic"
+TOPIC_POLICY = "ApprovalTopicPolicy"
+CONNECTION = "GitHubConnection"
+PIPELINE_ROLE = "PipelineRole"
+SYNC_ROLE = "SyncRole"
+EXECUTION_ROLE = "CloudFormationExecutionRole"
+APPROVERS_POLICY = "ApproversPolicy"
+SYNC_LOG_GROUP = "SyncLogGroup"
+SYNC_PROJECT = "SyncProject"
+SYNC_PIPELINE = "SyncPipeline"
+
+
+def stack_pipeline(folder: str) -> str:
+    return logical_id("Pipeline", folder)
+
+
+def email_subscription(index: int) -> str:
+    return f"ApprovalEmail{index:03d}"
