@@ -76,6 +76,18 @@ def source_object_key(folder: str, prefix: str = DEFAULT_SOURCE_PREFIX) -> str:
 
 # ---- Operator commands (changegate deploy/status/approve) ----
 
+# CloudFormation change set names: a letter, then letters, digits and hyphens, at most 128.
+MAX_CHANGE_SET_NAME = 128
+
+
+def change_set_name_for(project: str, execution_id: str) -> str:
+    """The change set a stack pipeline's Plan stage creates for one execution (decision 5).
+
+    The pipeline configures it as ``<project>-#{codepipeline.PipelineExecutionId}``.
+    """
+    return f"{project}-{execution_id}"
+
+
 def staging_bucket_name(account: str, region: str) -> str:
     """The bucket ``changegate deploy`` uploads the bootstrap template to (too big to inline)."""
     return f"changegate-staging-{account}-{region}"
