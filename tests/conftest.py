@@ -1,0 +1,90 @@
+"""Shared fixtures: a minimal valid changegate repository in a temporary directory.
+
+``minimal_repo`` is deliberately small and clean (no problem at all, cfn-lint included) so
+that a test can write one bad file over it and assert exactly what is reported.
+"""
+
+from __future__ import annotations
+
+import textwrap
+from pathlib import Path
+
+import pytest
+
+MINIMAL_PIPELINES_CONFIG = textwrap.dedent("""\
+    project: demo
+    repository:
+      name: acme/infrastructure
+""")
+
+# One stack, "app": a parameter with a Default (no config needed) and one resource.
+MINIMAL_TEMPLATE = textwrap.dedent("""\
+    AWSTemplateFormatVersion: "2010-09-09"
+    Description: Minimal stack for tests.
+    Parameters:
+      TopicName:
+        Type: String
+        Default: demo-topic
+    Resources:
+      Topic:
+        Type: AWS::SNS::Topic
+        Properties:
+          TopicName: !Ref TopicName
+    Outputs:
+      TopicArn:
+        Value: !Ref Topic
+""")
+
+MINIMAL_STACK_CONFIG = textwrap.dedent("""\
+    {
+      "Parameters": {
+        "TopicName": "demo-app-topic"
+      },
+      "Tags": {
+        "team": "platform"
+      }
+    }
+""")
+
+
+def write_files(root: Path, files: dict[str, str | bytes]) -> None:
+    """Write ``{relative path: text or bytes}`` under ``root``, creating folders."""
+    for relpath, content in files.items():
+        path = root / relpath
+        path.parent.mkdir(parents=True, exist_ok=True)
+        if isinstance(content, bytes):
+            path.write_bytes(content)
+        else:
+            path.write_text(content, encoding="utf-8")
+
+
+def build_minimal_repo(root: Path) -> Path:
+    write_files(root, {
+        "pipelines/config.yaml": MINIMAL_PIPELINES_CONFIG,
+        "stacks/app/template.yaml": MINIMAL_TEMPLATE,
+        "stacks/app/config.json": MINIMAL_STACK_CONFIG,
+    })
+    return root
+
+
+@pytest.fixture
+def minimal_repo(tmp_path: Path) -> Path:
+    """A valid repository root: ``pipelines/config.yaml`` and one stack ``stacks/app``."""
+    return build_minimal_repo(tmp_path / "repo")
+
+
+@pytest.fixture
+def write(minimal_repo: Path):
+    """``write({"stacks/app/config.json": "..."})`` writes files over the minimal repository."""
+
+    def _write(files: dict[str, str | bytes]) -> Path:
+        write_files(minimal_repo, files)
+        return minimal_repo
+
+    return _write
+
+
+@pytest.fixture(scope="session")
+def example_root() -> Path:
+    """The example repository shipped at the project root (stacks/ and pipelines/)."""
+    return Path(__file__).resolve().parent.parent
