@@ -1,0 +1,33 @@
+"""``changegate generate``: write the bootstrap template, or check that the committed one is current."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from changegate.options import root_option
+from generator.errors import GenerateError
+from generator.render import TEMPLATE_RELPATH, generate as render
+
+
+@click.command()
+@root_option
+@click.option("--output", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help=f"Where to write the template (default: <root>/{TEMPLATE_RELPATH}).")
+@click.option("--check", is_flag=True,
+              help="Write nothing; exit 1 when the file is missing or stale (for CI).")
+def generate(root: Path, output: Path | None, check: bool) -> int:
+    """Generate the bootstrap template (one pipeline per stack, the sync, IAM) from pipelines/config.yaml
+    and stacks/. The same input always gives the same bytes.
+    """
+    result = render(root, output, check=check)
+    if check:
+        if result.changed:
+            raise GenerateError(f"{result.path} is stale or missing: run `changegate generate` "
+                                "and commit the result")
+        click.echo(f"{result.path} is up to date ({result.size} bytes)")
+        return 0
+    verdict = "wrote" if result.changed else "unchanged:"
+    click.echo(f"{verdict} {result.path} ({result.size} bytes)")
+    return 0
