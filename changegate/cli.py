@@ -18,6 +18,7 @@ from generator.errors import ChangegateError
 # name -> "module:function"; each module holds one click command
 COMMANDS = {
     "validate": "changegate.commands.validate:validate",
+    "generate": "changegate.commands.generate:generate",
     "deploy": "changegate.commands.deploy:deploy",
 }
 

@@ -8,7 +8,8 @@ import click
 
 from changegate.options import root_option
 from generator.errors import GenerateError
-from generator.render import TEMPLATE_RELPATH, generate as render
+from generator.render import TEMPLATE_RELPATH
+from generator.render import generate as render
 
 
 @click.command()
