@@ -43,6 +43,14 @@ EXPIRED = frozenset({"ExpiredToken", "ExpiredTokenException", "RequestExpired"})
 CREDENTIALS_HINT = "use --profile, set AWS_PROFILE, or run `aws sso login` / `aws configure`"
 
 
+class AccessDeniedError(AwsError):
+    """The credentials work but may not make this call."""
+
+
+class CredentialsError(AwsError):
+    """No credentials, or AWS rejects or has expired them."""
+
+
 class Aws:
     """A boto3 session and the clients made from it, one per service."""
 
@@ -123,7 +131,8 @@ def aws_call(action: str, resource: str) -> Iterator[None]:
     except ClientError as exc:
         raise translate(exc, action, resource) from exc
     except (NoCredentialsError, PartialCredentialsError) as exc:
-        raise AwsError(f"no usable AWS credentials for {action} on {resource}: {CREDENTIALS_HINT}") from exc
+        raise CredentialsError(f"no usable AWS credentials for {action} on {resource}: "
+                               f"{CREDENTIALS_HINT}") from exc
     except NoRegionError as exc:
         raise UsageError("no AWS region: pass --region or set AWS_REGION") from exc
     except EndpointConnectionError as exc:
@@ -137,13 +146,13 @@ def translate(exc: ClientError, action: str, resource: str) -> AwsError:
     code = error_code(exc)
     message = exc.response.get("Error", {}).get("Message", "") or str(exc)
     if code in DENIED:
-        return AwsError(f"AccessDenied: {action} on {resource} is not allowed for these credentials "
+        return AccessDeniedError(f"AccessDenied: {action} on {resource} is not allowed for these credentials "
                         f"({message}); ask for {action} on {resource}, or use --profile with a role "
                         "that has it")
     if code in EXPIRED:
-        return AwsError(f"{code}: the AWS credentials have expired ({action} on {resource}); "
+        return CredentialsError(f"{code}: the AWS credentials have expired ({action} on {resource}); "
                         f"refresh them: {CREDENTIALS_HINT}")
     if code in BAD_CREDENTIALS:
-        return AwsError(f"{code}: AWS rejected the credentials for {action} on {resource}; "
+        return CredentialsError(f"{code}: AWS rejected the credentials for {action} on {resource}; "
                         f"{CREDENTIALS_HINT}")
     return AwsError(f"{code or 'Error'}: {action} on {resource} failed: {message}")

@@ -61,6 +61,12 @@ class ChangeSummary:
                 text += f" (+{self.conditional_replacements} conditionally)"
         return text
 
+    def short(self) -> str:
+        """``+1 ~2 -0`` and the replacements, for a table cell."""
+        text = f"+{self.adds} ~{self.modifies} -{self.removes}"
+        replaced = self.replacements + self.conditional_replacements
+        return f"{text} replaces {replaced}" if replaced else text
+
     def to_json(self) -> dict[str, int]:
         return {"adds": self.adds, "modifies": self.modifies, "removes": self.removes,
                 "replacements": self.replacements,

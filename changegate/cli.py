@@ -19,7 +19,13 @@ from generator.errors import ChangegateError
 COMMANDS = {
     "validate": "changegate.commands.validate:validate",
     "generate": "changegate.commands.generate:generate",
+    "sync": "changegate.commands.sync:sync",
     "deploy": "changegate.commands.deploy:deploy",
+    "status": "changegate.commands.status:status",
+    "changes": "changegate.commands.changes:changes",
+    "approve": "changegate.commands.approve:approve",
+    "reject": "changegate.commands.approve:reject",
+    "stop": "changegate.commands.stop:stop",
 }
 
 

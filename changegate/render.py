@@ -5,6 +5,7 @@ from __future__ import annotations
 from collections.abc import Sequence
 from datetime import datetime, timezone
 
+from changegate.approvals import ApprovalRequest
 from changegate.changesets import ChangeSet
 
 
@@ -65,3 +66,17 @@ def change_set_text(change_set: ChangeSet, *, heading: str | None = None) -> str
 
 def indent(text: str, prefix: str = "  ") -> str:
     return "\n".join(prefix + line if line else line for line in text.splitlines())
+
+
+def approval_text(request: ApprovalRequest, now: datetime) -> str:
+    """A pending approval as the approver must see it before deciding."""
+    pending = request.pending
+    commit = request.commit or "unknown commit"
+    by = f" by {request.author}" if request.author else ""
+    subject = f": {request.subject}" if request.subject else ""
+    lines = [f"Pipeline {pending.pipeline}, execution {pending.execution_id}",
+             f"  waiting for approval at {pending.stage}/{pending.action} since {when(pending.since)} "
+             f"({age(pending.since, now)})",
+             f"  commit {commit}{by}{subject}",
+             change_set_text(request.change_set)]
+    return "\n".join(lines)

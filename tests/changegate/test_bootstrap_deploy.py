@@ -9,7 +9,6 @@ import boto3
 import pytest
 from botocore.awsrequest import AWSResponse
 from botocore.stub import Stubber
-from conftest import bootstrap_template
 from moto import mock_aws
 
 from changegate import deploy as deploying
@@ -74,10 +73,10 @@ def test_staging_bucket_over_plain_http_gets_no_tls_only_policy():
         s3.get_bucket_policy(Bucket=bucket.name)
 
 
-def test_first_deploy_creates_the_stack_through_the_staging_bucket(clients):
+def test_first_deploy_creates_the_stack_through_the_staging_bucket(clients, make_template):
     cfn, s3 = clients
     calls = protect_hook(cfn)
-    body = bootstrap_template()
+    body = make_template()
     assert len(body.encode()) > 51_200  # the reason for the staging bucket
     plan = deploying.prepare(cfn, s3, stack=STACK, body=body, account=ACCOUNT, region=REGION,
                              sleep=no_sleep)
@@ -95,13 +94,13 @@ def test_first_deploy_creates_the_stack_through_the_staging_bucket(clients):
     assert outcome.protection_warning is None
 
 
-def test_update_then_nothing_to_deploy(clients):
+def test_update_then_nothing_to_deploy(clients, make_template):
     cfn, s3 = clients
     protect_hook(cfn)
-    first = deploying.prepare(cfn, s3, stack=STACK, body=bootstrap_template(), account=ACCOUNT,
+    first = deploying.prepare(cfn, s3, stack=STACK, body=make_template(), account=ACCOUNT,
                               region=REGION, sleep=no_sleep)
     deploying.execute(cfn, first, sleep=no_sleep)
-    two = bootstrap_template({"ApprovalTopic": {"Type": "AWS::SNS::Topic"},
+    two = make_template({"ApprovalTopic": {"Type": "AWS::SNS::Topic"},
                               "Artifacts": {"Type": "AWS::S3::Bucket"}})
     update = deploying.prepare(cfn, s3, stack=STACK, body=two, account=ACCOUNT, region=REGION,
                                sleep=no_sleep)
@@ -116,19 +115,19 @@ def test_update_then_nothing_to_deploy(clients):
     assert again.change_set.name not in names
 
 
-def test_discarding_a_first_change_set_removes_the_empty_stack(clients):
+def test_discarding_a_first_change_set_removes_the_empty_stack(clients, make_template):
     cfn, s3 = clients
-    plan = deploying.prepare(cfn, s3, stack=STACK, body=bootstrap_template(), account=ACCOUNT,
+    plan = deploying.prepare(cfn, s3, stack=STACK, body=make_template(), account=ACCOUNT,
                              region=REGION, sleep=no_sleep)
     assert cfn.describe_stacks(StackName=STACK)["Stacks"][0]["StackStatus"] == "REVIEW_IN_PROGRESS"
     deploying.discard(cfn, STACK, plan.change_set.name, plan.change_set_type)
     assert deploying.stack_status(cfn, STACK) is None
 
 
-def test_a_failing_execution_names_the_action_and_the_stack(clients):
+def test_a_failing_execution_names_the_action_and_the_stack(clients, make_template):
     cfn, s3 = clients
     s3.create_bucket(Bucket="taken-by-someone")
-    body = bootstrap_template({"Bucket": {"Type": "AWS::S3::Bucket",
+    body = make_template({"Bucket": {"Type": "AWS::S3::Bucket",
                                           "Properties": {"BucketName": "taken-by-someone"}}})
     plan = deploying.prepare(cfn, s3, stack=STACK, body=body, account=ACCOUNT, region=REGION,
                              sleep=no_sleep)

@@ -1,0 +1,105 @@
+"""Approve or reject a pending change set, bound to the execution whose change set was shown.
+
+The approver reads a change set, thinks, confirms. Meanwhile someone else may have decided
+and a newer execution reached the approval with its own change set. The state is read again
+right before ``PutApprovalResult``: a different execution or token is refused, never decided.
+"""
+
+from __future__ import annotations
+
+import logging
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+from changegate.aws import aws_call, error_code
+from changegate.changesets import ChangeSet, describe_change_set
+from changegate.pipeline_state import (
+    PendingApproval,
+    execution_variables,
+    planned_change_set,
+    read_state,
+)
+from generator.errors import ChangegateError
+from generator.naming import PIPELINE_VARIABLES
+
+log = logging.getLogger(__name__)
+
+
+class NothingPendingError(ChangegateError):
+    """No approval is waiting on this pipeline."""
+
+    exit_code = 3
+
+
+class ApprovalRaceError(ChangegateError):
+    """The pending approval changed between showing its change set and deciding."""
+
+    exit_code = 4
+
+
+@dataclass(frozen=True)
+class ApprovalRequest:
+    """A pending approval with what the approver must see: the change set and its commit."""
+
+    pending: PendingApproval
+    stack: str
+    change_set: ChangeSet
+    commit: str | None = None
+    author: str | None = None
+    subject: str | None = None
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pipeline": self.pending.pipeline, "stage": self.pending.stage,
+                "action": self.pending.action, "execution_id": self.pending.execution_id,
+                "pending_since": self.pending.since.isoformat() if self.pending.since else None,
+                "stack": self.stack, "commit": self.commit, "author": self.author,
+                "subject": self.subject, "change_set": self.change_set.to_json()}
+
+
+def read_request(codepipeline: Any, cfn: Any, *, project: str, pipeline: str, stack: str) -> ApprovalRequest:
+    """The approval pending on ``pipeline`` and its change set; ``NothingPendingError`` when none."""
+    state = read_state(codepipeline, pipeline)
+    if state.pending is None:
+        where = f" (it is in {state.current_stage}: {state.stage_status})" if state.current_stage else ""
+        raise NothingPendingError(f"no approval is pending on pipeline {pipeline}{where}")
+    pending = state.pending
+    stack_name, change_set_name = planned_change_set(codepipeline, project, pipeline,
+                                                     pending.execution_id, stack)
+    change_set = describe_change_set(cfn, stack_name, change_set_name)
+    variables = execution_variables(codepipeline, pipeline, pending.execution_id)
+    commit, author, subject = (variables.get(name) for name in PIPELINE_VARIABLES)
+    return ApprovalRequest(pending, stack_name, change_set, commit, author, subject)
+
+
+def decide(codepipeline: Any, request: ApprovalRequest, *, approve: bool, summary: str) -> datetime | None:
+    """``PutApprovalResult`` for exactly ``request``'s execution; refuse if anything moved."""
+    seen = request.pending
+    now = read_state(codepipeline, seen.pipeline).pending
+    if now is None:
+        raise ApprovalRaceError(f"the approval of execution {seen.execution_id} on {seen.pipeline} is no "
+                                "longer pending (decided, expired or stopped meanwhile); nothing was done")
+    if now.execution_id != seen.execution_id or now.token != seen.token:
+        raise ApprovalRaceError(
+            f"the pending approval on {seen.pipeline} changed while you were reading: execution "
+            f"{now.execution_id} now waits, not {seen.execution_id} whose change set you saw. "
+            "Nothing was done; run the command again to review the new change set")
+    status = "Approved" if approve else "Rejected"
+    action = "codepipeline:PutApprovalResult"
+    resource = f"pipeline {seen.pipeline} action {seen.stage}/{seen.action}"
+    with aws_call(action, resource):
+        try:
+            response = codepipeline.put_approval_result(
+                pipelineName=seen.pipeline, stageName=seen.stage, actionName=seen.action,
+                result={"summary": summary, "status": status}, token=seen.token)
+        except ClientError as exc:
+            if error_code(exc) in ("ApprovalAlreadyCompletedException", "InvalidApprovalTokenException"):
+                raise ApprovalRaceError(f"{error_code(exc)}: the approval of execution {seen.execution_id} "
+                                        f"on {seen.pipeline} was decided or replaced meanwhile; "
+                                        "nothing was done") from exc
+            raise
+    log.info("%s execution %s of %s", status.lower(), seen.execution_id, seen.pipeline)
+    return response.get("approvedAt")
+

@@ -1,0 +1,71 @@
+"""``changegate approve STACK`` and ``changegate reject STACK``: decide with the change set in view."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from changegate.approvals import decide, read_request
+from changegate.aws import aws_from_context, aws_options
+from changegate.options import format_option, root_option
+from changegate.render import approval_text
+from changegate.targets import resolve
+from generator.config import load_config
+
+# CodePipeline's ApprovalSummary is at most 512 characters.
+MAX_SUMMARY = 512
+
+
+def _decision(approve: bool):
+    verb = "approve" if approve else "reject"
+    help_text = (f"{verb.capitalize()} the change set waiting on STACK's pipeline.\n\n"
+                 "Shows the change set and its commit, asks, then re-reads the pipeline state and "
+                 "refuses (exit 4) if another execution is now waiting. Exit 3 when nothing is pending.")
+
+    @click.command(name=verb, help=help_text)
+    @root_option
+    @click.argument("stack")
+    @click.option("--comment", default=None, metavar="TEXT",
+                  help=f"Why (recorded with the decision, at most {MAX_SUMMARY} characters).")
+    @click.option("--yes", is_flag=True, help="Do not ask for confirmation (for scripts).")
+    @aws_options
+    @format_option
+    @click.pass_context
+    def command(ctx: click.Context, root: Path, stack: str, comment: str | None, yes: bool,
+                profile: str | None, region: str | None, output_format: str) -> int:
+        if comment is not None and len(comment) > MAX_SUMMARY:
+            raise click.BadParameter(f"at most {MAX_SUMMARY} characters, got {len(comment)}",
+                                     param_hint="--comment")
+        config = load_config(root)
+        target = resolve(config, root, stack)
+        aws = aws_from_context(profile, region)
+        codepipeline = aws.client("codepipeline")
+        request = read_request(codepipeline, aws.client("cloudformation"), project=config.project,
+                               pipeline=target.pipeline, stack=target.stack)
+        now = (ctx.find_object(dict) or {}).get("now", lambda: datetime.now(timezone.utc))()
+        # shown on stderr with --format json, so stdout stays one JSON document
+        click.echo(approval_text(request, now), err=output_format == "json")
+        question = f"{verb.capitalize()} change set {request.change_set.name} on {request.stack}?"
+        if not yes and not click.confirm(question, err=True):
+            click.echo("Nothing was done.", err=True)
+            return 1
+        summary = comment or f"{'Approved' if approve else 'Rejected'} with changegate after reviewing " \
+                             f"change set {request.change_set.name}"
+        decided_at = decide(codepipeline, request, approve=approve, summary=summary[:MAX_SUMMARY])
+        past = "Approved" if approve else "Rejected"
+        if output_format == "json":
+            click.echo(json.dumps({"result": past.lower(), "decided_at": decided_at.isoformat()
+                                   if decided_at else None, **request.to_json()}, indent=2))
+        else:
+            click.echo(f"{past}: execution {request.pending.execution_id} of {request.pending.pipeline} "
+                       f"(change set {request.change_set.name}).")
+        return 0
+
+    return command
+
+
+approve = _decision(approve=True)
+reject = _decision(approve=False)

@@ -1,0 +1,42 @@
+"""``changegate changes STACK``: the change set waiting for approval, resource by resource."""
+
+from __future__ import annotations
+
+import json
+from datetime import datetime, timezone
+from pathlib import Path
+
+import click
+
+from changegate.approvals import read_request
+from changegate.aws import aws_from_context, aws_options
+from changegate.options import format_option, root_option
+from changegate.render import approval_text
+from changegate.targets import resolve
+from generator.config import load_config
+
+
+@click.command()
+@root_option
+@click.argument("stack")
+@aws_options
+@format_option
+@click.pass_context
+def changes(ctx: click.Context, root: Path, stack: str, profile: str | None, region: str | None,
+            output_format: str) -> int:
+    """Show the change set waiting for approval on STACK's pipeline: for each resource change the
+    action, logical id, type, replacement (True / Conditional / False) and changed properties.
+
+    Exit 3 when no approval is pending.
+    """
+    config = load_config(root)
+    target = resolve(config, root, stack)
+    aws = aws_from_context(profile, region)
+    request = read_request(aws.client("codepipeline"), aws.client("cloudformation"),
+                           project=config.project, pipeline=target.pipeline, stack=target.stack)
+    if output_format == "json":
+        click.echo(json.dumps(request.to_json(), indent=2))
+    else:
+        now = (ctx.find_object(dict) or {}).get("now", lambda: datetime.now(timezone.utc))()
+        click.echo(approval_text(request, now))
+    return 0
