@@ -185,11 +185,20 @@ def _describe(err: jsonschema.ValidationError, schema: dict) -> str:
         choices = ", ".join(map(str, err.validator_value))
         return f"{where}: {err.instance!r} is not one of: {choices}"
     if err.validator == "type":
-        return f"{where}: expected {err.validator_value}, got {type(err.instance).__name__} " \
+        return f"{where}: expected {err.validator_value}, got {_json_type(err.instance)} " \
                f"{err.instance!r}"
     if err.validator == "pattern":
         return f"{where}: {err.instance!r} is not valid"
     return f"{where}: {err.message}"
+
+
+def _json_type(value: Any) -> str:
+    # the decoder's node classes (str_node, dict_node) mean nothing to a user: name JSON types
+    for kind, name in ((bool, "boolean"), (int, "integer"), (float, "number"), (str, "string"),
+                       (dict, "object"), (list, "array"), (type(None), "null")):
+        if isinstance(value, kind):
+            return name
+    return type(value).__name__
 
 
 def _hint(err: jsonschema.ValidationError) -> str | None:
