@@ -8,6 +8,7 @@ parameters, missing required values, and values outside ``Type``, ``AllowedValue
 from __future__ import annotations
 
 import re
+import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
@@ -131,12 +132,15 @@ def _compile_java_pattern(pattern: str) -> re.Pattern | None:
 
     The two dialects agree on what templates use in practice; where they do not (possessive
     quantifiers, ``\\p{javaLowerCase}``, ...) compilation fails and the value goes unchecked
-    here rather than being wrongly refused.
+    here rather than being wrongly refused. Java's class intersection (``[a-z&&[^q]]``) and
+    nested classes compile in Python with another meaning and a FutureWarning: refused too.
     """
-    try:
-        return re.compile(pattern)
-    except (re.error, RecursionError, OverflowError):
-        return None
+    with warnings.catch_warnings():
+        warnings.simplefilter("error", FutureWarning)
+        try:
+            return re.compile(pattern)
+        except (re.error, RecursionError, OverflowError, FutureWarning):
+            return None
 
 
 def _range_problems(name: str, number: float, spec: Mapping) -> list[tuple[str, str | None]]:
