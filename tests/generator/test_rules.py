@@ -1,0 +1,143 @@
+"""Each of changegate's cfn-lint rules fires on a template that breaks it, and stays quiet otherwise."""
+
+from __future__ import annotations
+
+import copy
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from generator.cfnlint_rules import lint, rules_dir
+
+REPO = Path(__file__).resolve().parents[2]
+GOOD = json.loads((REPO / "pipelines" / "pipelines.json").read_text("utf-8"))
+# One stack pipeline is enough to break, and cfn-lint runs faster on a smaller template.
+for _other in ("PipelineAlarms", "PipelineNetwork", "PipelineService"):
+    del GOOD["Resources"][_other]
+
+
+def _findings(doc: dict) -> list[tuple[str, str]]:
+    return [(m.rule.id, m.message) for m in lint(json.dumps(doc), only_custom=True)]
+
+
+def _stack_pipeline(doc: dict) -> dict:
+    return doc["Resources"]["PipelineDatabase"]["Properties"]
+
+
+def _break(edit) -> dict:
+    doc = copy.deepcopy(GOOD)
+    edit(doc)
+    return doc
+
+
+def _action(doc: dict, stage: int) -> dict:
+    return _stack_pipeline(doc)["Stages"][stage]["Actions"][0]
+
+
+def test_the_generated_template_passes_every_rule() -> None:
+    assert _findings(GOOD) == []
+
+
+def _set(path_fn, key, value):
+    def edit(doc):
+        path_fn(doc)[key] = value
+    return edit
+
+
+def _delete(path_fn, key):
+    def edit(doc):
+        del path_fn(doc)[key]
+    return edit
+
+
+def _with_condition_rule(doc: dict) -> None:
+    _stack_pipeline(doc)["Stages"][1]["BeforeEntry"] = {"Conditions": [{"Result": "SKIP", "Rules": [{
+        "Name": "Check", "RuleTypeId": {"Category": "Rule", "Owner": "AWS", "Provider": "NotARule",
+                                        "Version": "1"}, "Configuration": {}}]}]}
+
+
+def _v1(doc: dict) -> None:
+    _stack_pipeline(doc)["PipelineType"] = "V1"
+    del _stack_pipeline(doc)["ExecutionMode"]
+
+
+def _plan(doc: dict) -> dict:
+    return _action(doc, 1)["Configuration"]
+
+
+def _approve(doc: dict) -> dict:
+    return _action(doc, 2)["Configuration"]
+
+
+def _execute(doc: dict) -> dict:
+    return _action(doc, 3)["Configuration"]
+
+
+BROKEN = {
+    "E9101 bad ActionMode": ("E9101", _set(_plan, "ActionMode",
+                                           "CHANGE_SET_CREATE"), "CHANGE_SET_CREATE"),
+    "E9102 missing StackName": ("E9102", _delete(_execute, "StackName"),
+                                "'StackName'"),
+    "E9102 missing ChangeSetName": ("E9102", _delete(_plan, "ChangeSetName"),
+                                    "'ChangeSetName'"),
+    "E9102 missing TemplatePath": ("E9102", _delete(_plan, "TemplatePath"),
+                                   "'TemplatePath'"),
+    "E9102 missing RoleArn": ("E9102", _delete(_plan, "RoleArn"),
+                              "'RoleArn'"),
+    "E9102 missing S3ObjectKey": ("E9102", _delete(lambda d: _action(d, 0)["Configuration"], "S3ObjectKey"),
+                                  "'S3ObjectKey'"),
+    "E9102 unknown key": ("E9102", _set(_plan, "StackPolicy", "x"),
+                          "unknown configuration key 'StackPolicy'"),
+    "E9102 bad capability": ("E9102", _set(_plan, "Capabilities",
+                                           "CAPABILITY_IAM,CAPABILITY_ALL"), "CAPABILITY_ALL"),
+    "E9102 bad change set name": ("E9102", _set(_execute, "ChangeSetName",
+                                                "cs_#{codepipeline.PipelineExecutionId}"), "change set name"),
+    "E9103 unknown provider": ("E9103", _set(lambda d: _action(d, 2)["ActionTypeId"], "Provider", "Slack"),
+                               "'Slack'"),
+    "E9103 unknown rule type": ("E9103", _with_condition_rule, "'NotARule'"),
+    "E9104 long pipeline name": ("E9104", _set(_stack_pipeline, "Name", "p" * 120), "120 characters"),
+    "E9104 long stage name": ("E9104", _set(lambda d: _stack_pipeline(d)["Stages"][2], "Name", "s" * 101),
+                              "101 characters"),
+    "E9104 bad action name": ("E9104", _set(lambda d: _action(d, 2), "Name", "Approve it"), "must match"),
+    "E9105 unclosed reference": ("E9105", _set(_approve, "CustomData",
+                                               "commit #{variables.CommitId"), "unclosed"),
+    "E9105 undeclared variable": ("E9105", _set(_approve, "CustomData",
+                                                "#{variables.Commit}"), "'Commit'"),
+    "E9105 unknown namespace": ("E9105", _set(_approve, "CustomData",
+                                              "#{PlanVariables.Foo}"), "'PlanVariables'"),
+    "E9105 bad codepipeline variable": ("E9105", _set(_execute, "ChangeSetName", "a-#{codepipeline.Id}"),
+                                        "codepipeline has only"),
+    "E9106 V2 features on V1": ("E9106", _v1, "needs PipelineType V2"),
+}
+
+
+@pytest.mark.parametrize("case", sorted(BROKEN))
+def test_rule_fires_on_a_template_that_breaks_it(case: str) -> None:
+    rule_id, edit, fragment = BROKEN[case]
+    findings = _findings(_break(edit))
+    assert any(rid == rule_id and fragment in message for rid, message in findings), findings
+
+
+def test_every_rule_has_a_breaking_case() -> None:
+    shipped = {p.stem for p in rules_dir().glob("[A-Za-z]*.py")}
+    assert len(shipped) == 6
+    assert {case[0] for case in BROKEN.values()} == {f"E910{i}" for i in range(1, 7)}
+
+
+def test_namespace_of_an_earlier_action_resolves() -> None:
+    doc = _break(_set(_approve, "CustomData", "#{SourceVariables.VersionId}"))
+    assert _findings(doc) == []
+
+
+def test_cfn_lint_command_line_loads_the_rules(tmp_path: Path) -> None:
+    path = tmp_path / "broken.json"
+    path.write_text(json.dumps(_break(_delete(_execute, "StackName"))))
+    cfn_lint = Path(sys.executable).parent / "cfn-lint"
+    if not cfn_lint.exists():
+        pytest.skip("no cfn-lint script beside this Python")
+    result = subprocess.run([str(cfn_lint), "--append-rules", str(rules_dir()), "--", str(path)],
+                            capture_output=True, text=True, check=False)
+    assert result.returncode != 0 and "E9102" in result.stdout, result.stdout + result.stderr
