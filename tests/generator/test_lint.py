@@ -1,0 +1,103 @@
+"""cfn-lint across stacks: errors fail, warnings show, .cfnlintrc at the root, parallel = serial.
+
+cfn-lint costs about a second per template: these are the only tests here that run it.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+from generator.lint import lint_stacks
+from generator.validate import validate_repository
+
+# E3002: an unknown property (error); W2001: an unused parameter (warning)
+BAD_PROPERTY = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      Bogus: 1\n"
+UNUSED_PARAMETER = ("Parameters:\n  Unused:\n    Type: String\n    Default: x\n"
+                    "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n")
+
+
+def add_stack(root: Path, folder: str, template: str) -> None:
+    (root / "stacks" / folder).mkdir(parents=True)
+    (root / "stacks" / folder / "template.yaml").write_text(template, encoding="utf-8")
+
+
+def lint_findings(root: Path, **kwargs) -> list[tuple]:
+    report = validate_repository(root, **kwargs)
+    return [(p.stack, p.check, p.line, p.severity.value, p.message) for p in report.problems]
+
+
+@pytest.fixture
+def lint_repo(minimal_repo: Path) -> Path:
+    add_stack(minimal_repo, "broken", BAD_PROPERTY)
+    add_stack(minimal_repo, "noisy", UNUSED_PARAMETER)
+    return minimal_repo
+
+
+def test_errors_fail_and_warnings_are_shown(lint_repo):
+    report = validate_repository(lint_repo, jobs=1)
+    assert report.linted == ("app", "broken", "noisy")
+    found = {(p.stack, p.check, p.file, p.line, p.severity.value) for p in report.problems}
+    assert found == {("broken", "cfn-lint E3002", "stacks/broken/template.yaml", 5, "error"),
+                     ("noisy", "cfn-lint W2001", "stacks/noisy/template.yaml", 2, "warning")}
+    assert not report.ok
+    assert [p.stack for p in report.warnings] == ["noisy"]
+
+
+def test_parallel_gives_the_same_findings_as_serial(lint_repo):
+    progress: list[str] = []
+    serial = lint_findings(lint_repo, jobs=1)
+    parallel = lint_findings(lint_repo, jobs=2, progress=progress.append)
+    assert parallel == serial
+    assert len(serial) == 2
+    # each stack is reported once when checked and once when linted
+    assert sorted(progress) == ["app", "app", "broken", "broken", "noisy", "noisy"]
+
+
+def test_cfnlintrc_at_the_root_is_respected(minimal_repo):
+    add_stack(minimal_repo, "broken", BAD_PROPERTY)
+    assert [p.check for p in validate_repository(minimal_repo, jobs=1).problems] == ["cfn-lint E3002"]
+    (minimal_repo / ".cfnlintrc").write_text("ignore_checks:\n  - E3002\n", encoding="utf-8")
+    assert validate_repository(minimal_repo, jobs=1).problems == []
+
+
+def test_cfnlintrc_in_the_current_directory_is_not_the_roots(minimal_repo, tmp_path, monkeypatch):
+    add_stack(minimal_repo, "broken", BAD_PROPERTY)
+    elsewhere = tmp_path / "elsewhere"
+    elsewhere.mkdir()
+    (elsewhere / ".cfnlintrc").write_text("ignore_checks:\n  - E3002\n", encoding="utf-8")
+    monkeypatch.chdir(elsewhere)
+    report = validate_repository(minimal_repo, lint={"broken"})
+    assert [p.check for p in report.problems] == ["cfn-lint E3002"]
+
+
+@pytest.mark.parametrize(("content", "fragment"), [
+    ("ignore_checks: [E3002\n", "did not find expected"),
+    ("ignore_chekcs: [E3002]\n", "Invalid configuration key 'ignore_chekcs'"),
+    ("- E3002\n", "Expected object"),
+])
+def test_a_broken_cfnlintrc_is_a_problem_not_a_traceback(minimal_repo, content, fragment):
+    (minimal_repo / ".cfnlintrc").write_text(content, encoding="utf-8")
+    report = validate_repository(minimal_repo)
+    (problem,) = report.problems
+    assert (problem.check, problem.file, problem.severity.value) == \
+        ("cfnlintrc-invalid", ".cfnlintrc", "error")
+    assert fragment in problem.message
+
+
+def test_a_region_cfn_lint_does_not_know_is_a_problem(minimal_repo):
+    (minimal_repo / ".cfnlintrc.yaml").write_text("regions: [mars-east-1]\n", encoding="utf-8")
+    (problem,) = validate_repository(minimal_repo).problems
+    assert (problem.check, problem.stack) == ("cfn-lint-failed", "app")
+    assert "mars-east-1" in problem.message
+
+
+def test_lint_only_the_named_stacks(lint_repo):
+    report = validate_repository(lint_repo, lint={"noisy"})
+    assert report.linted == ("noisy",)
+    assert [p.check for p in report.problems] == ["cfn-lint W2001"]
+
+
+def test_lint_stacks_with_nothing_to_lint(minimal_repo):
+    assert lint_stacks([], minimal_repo) == []
