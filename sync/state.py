@@ -1,0 +1,163 @@
+"""Remote state in O(listing): one ``ListObjectsV2`` pass and one GET of a state manifest.
+
+What the bucket holds is known from the listing (one page per 1,000 stacks). What each object
+*contains* is known from the manifest ``<prefix>.changegate/state.json``: per stack the content
+hash of the archive, the ETag and version id S3 returned when the sync uploaded it, the commit it
+came from and whether its pipeline is still to be started. Reading it is one request, however many
+stacks there are (the ADF script's HEAD per object is O(N) requests; the original script
+downloads the whole bucket).
+
+Why the manifest can be trusted, and why ETags are only compared with ETags:
+
+* It is written only after the uploads it describes succeeded, so it never claims content that is
+  not in the bucket. An interrupted run leaves it describing the previous state.
+* A record is used only when the listing's ETag for the stack's object equals the ETag the record
+  holds, an ETag that S3 itself returned for that upload. ETags are opaque (for SSE-KMS objects
+  they are not MD5 digests), but an object version's ETag never changes, so equality means "the
+  object the record describes is still the current one". A local MD5 is never compared with an
+  ETag (decision 3).
+* An object the manifest does not describe (a run interrupted before writing it, an object written
+  by hand) costs one HEAD: its ``changegate-sha256`` metadata, stored atomically with the object,
+  says what it holds. Without that metadata the stack counts as changed and is uploaded again.
+  Either way a re-run converges.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from botocore.exceptions import ClientError
+
+log = logging.getLogger(__name__)
+
+MANIFEST_NAME = ".changegate/state.json"
+MANIFEST_FORMAT = 1
+META_SHA256 = "changegate-sha256"  # S3 lower-cases user metadata names: keep them lower case
+META_COMMIT = "changegate-commit"
+ARCHIVE_SUFFIX = ".zip"
+
+
+@dataclass(frozen=True)
+class RemoteObject:
+    """A current stack archive, as the listing shows it."""
+
+    key: str
+    etag: str
+    size: int
+
+
+@dataclass(frozen=True)
+class StackRecord:
+    """What the sync knows about the current object of one stack."""
+
+    sha256: str | None  # content hash of the archive (archive.content_hash); None: unknown
+    etag: str | None  # the ETag S3 returned for that upload, compared with the listing's only
+    version_id: str | None  # the object version pipelines are pinned to (None: unversioned bucket)
+    commit: str | None  # the commit the content came from
+    pending_start: bool = False  # uploaded, but its pipeline has not been started for it yet
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> StackRecord:
+        return cls(sha256=_opt_str(data.get("sha256")), etag=_opt_str(data.get("etag")),
+                   version_id=_opt_str(data.get("version_id")), commit=_opt_str(data.get("commit")),
+                   pending_start=bool(data.get("pending_start", False)))
+
+
+@dataclass(frozen=True)
+class RemoteState:
+    objects: dict[str, RemoteObject]  # folder -> current archive object
+    records: dict[str, StackRecord]  # folder -> manifest record
+    manifest_found: bool
+
+
+def manifest_key(prefix: str) -> str:
+    return f"{prefix}{MANIFEST_NAME}"
+
+
+def folder_of_key(key: str, prefix: str) -> str | None:
+    """``stacks/network.zip`` -> ``network``; None for any other key under the prefix."""
+    if not key.startswith(prefix) or not key.endswith(ARCHIVE_SUFFIX):
+        return None
+    folder = key[len(prefix):-len(ARCHIVE_SUFFIX)]
+    return folder if folder and "/" not in folder else None
+
+
+def normalize_etag(etag: str | None) -> str | None:
+    return etag.strip('"') if etag else None
+
+
+def read_remote_state(s3: Any, bucket: str, prefix: str) -> RemoteState:
+    """One ListObjectsV2 page per 1,000 objects under the prefix, plus one GET of the manifest."""
+    objects: dict[str, RemoteObject] = {}
+    # Delimiter: the manifest under .changegate/ (and anything deeper) stays out of the pages
+    paginator = s3.get_paginator("list_objects_v2")
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+        for item in page.get("Contents", []):
+            folder = folder_of_key(item["Key"], prefix)
+            if folder is None:
+                log.debug("ignoring s3://%s/%s: not a stack archive", bucket, item["Key"])
+                continue
+            objects[folder] = RemoteObject(key=item["Key"], etag=normalize_etag(item["ETag"]) or "",
+                                           size=int(item.get("Size", 0)))
+    records, found = read_manifest(s3, bucket, prefix)
+    return RemoteState(objects=objects, records=records, manifest_found=found)
+
+
+def read_manifest(s3: Any, bucket: str, prefix: str) -> tuple[dict[str, StackRecord], bool]:
+    key = manifest_key(prefix)
+    try:
+        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
+            log.info("no state manifest at s3://%s/%s: every stack object is checked by HEAD", bucket, key)
+            return {}, False
+        raise
+    try:
+        data = json.loads(body)
+        stacks = data["stacks"]
+        if data.get("format") != MANIFEST_FORMAT or not isinstance(stacks, dict):
+            raise ValueError(f"unexpected format {data.get('format')!r}")
+        return {str(k): StackRecord.from_json(v) for k, v in stacks.items()}, True
+    except (ValueError, KeyError, TypeError, AttributeError) as exc:
+        # a damaged manifest costs one HEAD per object this run, then it is rewritten
+        log.warning("ignoring the unreadable state manifest s3://%s/%s (%s)", bucket, key, exc)
+        return {}, False
+
+
+def manifest_bytes(records: Mapping[str, StackRecord], commit: str | None) -> bytes:
+    document = {"format": MANIFEST_FORMAT, "commit": commit,
+                "stacks": {folder: asdict(records[folder]) for folder in sorted(records)}}
+    # compact: it is read on every run (about 250 bytes per stack)
+    return (json.dumps(document, sort_keys=True, separators=(",", ":")) + "\n").encode("utf-8")
+
+
+def write_manifest(s3: Any, bucket: str, prefix: str, records: Mapping[str, StackRecord],
+                   commit: str | None) -> None:
+    s3.put_object(Bucket=bucket, Key=manifest_key(prefix), Body=manifest_bytes(records, commit),
+                  ContentType="application/json")
+
+
+def record_from_head(s3: Any, bucket: str, obj: RemoteObject) -> StackRecord:
+    """What an object the manifest does not describe holds, from its own metadata (one HEAD)."""
+    head = s3.head_object(Bucket=bucket, Key=obj.key)
+    metadata = {k.lower(): v for k, v in head.get("Metadata", {}).items()}
+    return StackRecord(sha256=metadata.get(META_SHA256), etag=normalize_etag(head.get("ETag")),
+                       version_id=_version(head.get("VersionId")), commit=metadata.get(META_COMMIT),
+                       pending_start=True)  # nothing says its pipeline ran: start it (at least once)
+
+
+def _version(value: str | None) -> str | None:
+    # an unversioned bucket reports no version, or the literal "null"
+    return None if value in (None, "", "null") else value
+
+
+def version_of(response: Mapping[str, Any]) -> str | None:
+    return _version(response.get("VersionId"))
+
+
+def _opt_str(value: Any) -> str | None:
+    return None if value is None else str(value)
