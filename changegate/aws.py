@@ -24,6 +24,7 @@ from botocore.exceptions import (
     PartialCredentialsError,
     ProfileNotFound,
 )
+from botocore.parsers import ResponseParserError
 
 from generator.errors import AwsError, UsageError
 
@@ -138,7 +139,8 @@ def aws_call(action: str, resource: str) -> Iterator[None]:
     except EndpointConnectionError as exc:
         raise AwsError(f"{action} on {resource}: cannot reach {exc.kwargs.get('endpoint_url')}; "
                        "check --region, AWS_ENDPOINT_URL and the network") from exc
-    except BotoCoreError as exc:
+    except (BotoCoreError, ResponseParserError) as exc:
+        # ResponseParserError: an endpoint answered with something that is not AWS (an emulator's 500)
         raise AwsError(f"{action} on {resource} failed: {exc}") from exc
 
 

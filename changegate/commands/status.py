@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
+import sys
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -60,7 +61,7 @@ def status(ctx: click.Context, root: Path, stacks: tuple[str, ...], watch: bool,
         if output_format == "json":
             click.echo(json.dumps(as_json(config.project, report), indent=2))
         else:
-            if watch and click.get_text_stream("stdout").isatty():
+            if watch and sys.stdout.isatty():
                 click.clear()
             click.echo(as_text(config.project, report, now()))
         if not watch:

@@ -1,30 +1,22 @@
-"""Fixtures for the operator commands: a fake AWS environment, a small repository, stub responses.
-
-Responses for the CodePipeline calls moto lacks follow botocore's service model (Stubber
-validates every request and response against it) and the shapes AWS documents.
-"""
+"""Fixtures for the operator commands: a fake AWS environment, a small repository, stubbed clients."""
 
 from __future__ import annotations
 
 import json
 from collections.abc import Callable
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta, timezone
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import boto3
 import pytest
-from botocore.stub import Stubber
+from cg_stubs import NOW, REGION, Stubs
 from click.testing import CliRunner
 
 from changegate.aws import Aws
 from changegate.cli import cli
 from generator.errors import ChangegateError
 
-REGION = "us-east-1"
-ACCOUNT = "123456789012"
-NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
 CONFIG_YAML = """\
 project: acme
 repository:
@@ -78,186 +70,6 @@ def bootstrap_template(resources: dict | None = None, pad_to: int = 60_000) -> s
 @pytest.fixture
 def make_template() -> Callable[..., str]:
     return bootstrap_template
-
-
-# ---- realistic CodePipeline and CloudFormation responses ----
-
-def uuid_for(n: int) -> str:
-    return f"{n:08x}-1111-4222-8333-444455556666"
-
-
-def token_for(n: int) -> str:
-    return f"{n:08x}-aaaa-4bbb-8ccc-ddddeeeeffff"
-
-
-def state(pipeline: str, *, pending: int | None = None, running: int | None = None,
-          running_stage: str = "Plan", failed: int | None = None, queued: tuple[int, ...] = ()) -> dict:
-    """GetPipelineState of a Source -> Plan -> Approve -> Execute pipeline.
-
-    ``pending``: execution n waits at Approve; ``running``: execution n is in ``running_stage``;
-    ``failed``: execution n failed in Plan. Other stages show an older, successful execution.
-    """
-    old = uuid_for(1)
-    stages = {name: {"stageName": name,
-                     "inboundTransitionState": {"enabled": True},
-                     "actionStates": [{"actionName": action, "latestExecution": {
-                         "actionExecutionId": f"{name.lower()}-old", "status": "Succeeded",
-                         "lastStatusChange": NOW - timedelta(days=2)}}],
-                     "latestExecution": {"pipelineExecutionId": old, "status": "Succeeded"}}
-              for name, action in (("Source", "Source"), ("Plan", "CreateChangeSet"),
-                                   ("Approve", "Approve"), ("Execute", "ExecuteChangeSet"))}
-    if failed is not None:
-        for name in ("Source", "Plan"):
-            stages[name]["latestExecution"] = {"pipelineExecutionId": uuid_for(failed),
-                                               "status": "Succeeded" if name == "Source" else "Failed"}
-        stages["Plan"]["actionStates"][0]["latestExecution"].update(
-            status="Failed", errorDetails={"code": "JobFailed", "message": "Template format error"})
-    if running is not None:
-        for name in ("Source", "Plan", "Approve", "Execute"):
-            stages[name]["latestExecution"] = {"pipelineExecutionId": uuid_for(running),
-                                               "status": "Succeeded"}
-            if name == running_stage:
-                stages[name]["latestExecution"]["status"] = "InProgress"
-                stages[name]["actionStates"][0]["latestExecution"]["status"] = "InProgress"
-                break
-    if pending is not None:
-        for name in ("Source", "Plan", "Approve"):
-            stages[name]["latestExecution"] = {"pipelineExecutionId": uuid_for(pending),
-                                               "status": "InProgress" if name == "Approve" else "Succeeded"}
-        stages["Approve"]["actionStates"][0]["latestExecution"] = {
-            "actionExecutionId": "approve-1", "status": "InProgress", "token": token_for(pending),
-            "lastStatusChange": NOW - timedelta(hours=2, minutes=3)}
-    if queued:
-        stages["Plan"]["inboundExecutions"] = [{"pipelineExecutionId": uuid_for(n), "status": "InProgress"}
-                                               for n in queued]
-    return {"pipelineName": pipeline, "pipelineVersion": 1, "stageStates": list(stages.values()),
-            "created": NOW - timedelta(days=30), "updated": NOW - timedelta(days=30)}
-
-
-def executions(n: int, status: str = "Succeeded", version: str = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY") -> dict:
-    summary = {"pipelineExecutionId": uuid_for(n), "status": status,
-               "startTime": NOW - timedelta(hours=3), "executionMode": "QUEUED",
-               "executionType": "STANDARD",
-               "sourceRevisions": [{"actionName": "Source", "revisionId": version,
-                                    "revisionSummary": "network.zip"}],
-               "trigger": {"triggerType": "StartPipelineExecution",
-                           "triggerDetail": "arn:aws:sts::123456789012:assumed-role/acme-sync/x"}}
-    if status not in ("InProgress", "Stopping"):
-        summary["lastUpdateTime"] = NOW - timedelta(hours=2, minutes=50)
-    return {"pipelineExecutionSummaries": [summary], "nextToken": "next"}
-
-
-def execution(pipeline: str, n: int, commit: str = "9fceb02d0ae598e95dc970b74767f19372d61af8") -> dict:
-    return {"pipelineExecution": {
-        "pipelineName": pipeline, "pipelineVersion": 1, "pipelineExecutionId": uuid_for(n),
-        "status": "InProgress", "executionMode": "QUEUED", "executionType": "STANDARD",
-        "artifactRevisions": [{"name": "SourceArtifact", "revisionId": "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
-                               "created": NOW - timedelta(hours=3)}],
-        "variables": [{"name": "CommitId", "resolvedValue": commit},
-                      {"name": "CommitAuthor", "resolvedValue": "Ada Lovelace"},
-                      {"name": "CommitSubject", "resolvedValue": "Widen the VPC CIDR"}],
-        "trigger": {"triggerType": "StartPipelineExecution"}}}
-
-
-def action_executions(pipeline: str, n: int, stack: str, project: str = "acme") -> dict:
-    """ListActionExecutions for one execution: the Plan action's resolved configuration."""
-    def detail(stage: str, action: str, category: str, provider: str, configuration: dict) -> dict:
-        resolved = {k: v.replace("#{codepipeline.PipelineExecutionId}", uuid_for(n))
-                    for k, v in configuration.items()}
-        return {"pipelineExecutionId": uuid_for(n), "actionExecutionId": f"{stage}-{n}",
-                "pipelineVersion": 1, "stageName": stage, "actionName": action,
-                "startTime": NOW - timedelta(hours=3), "lastUpdateTime": NOW - timedelta(hours=2),
-                "status": "Succeeded",
-                "input": {"actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
-                                           "version": "1"},
-                          "configuration": configuration, "resolvedConfiguration": resolved,
-                          "region": REGION}}
-    plan = {"ActionMode": "CHANGE_SET_REPLACE", "StackName": stack,
-            "ChangeSetName": f"{project}-#{{codepipeline.PipelineExecutionId}}",
-            "TemplatePath": "SourceArtifact::template.yaml"}
-    return {"actionExecutionDetails": [
-        detail("Plan", "CreateChangeSet", "Deploy", "CloudFormation", plan),
-        detail("Source", "Source", "Source", "S3",
-               {"S3Bucket": "acme-source", "S3ObjectKey": "stacks/x.zip"}),
-    ]}
-
-
-def change_set(stack: str, name: str, changes: list[dict] | None = None,
-               next_token: str | None = None) -> dict:
-    response = {"ChangeSetName": name, "StackName": stack,
-                "ChangeSetId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:changeSet/{name}/abc",
-                "StackId": f"arn:aws:cloudformation:{REGION}:{ACCOUNT}:stack/{stack}/def",
-                "ExecutionStatus": "AVAILABLE", "Status": "CREATE_COMPLETE",
-                "CreationTime": NOW - timedelta(hours=2, minutes=5),
-                "Changes": changes if changes is not None else REALISTIC_CHANGES}
-    if next_token:
-        response["NextToken"] = next_token
-    return response
-
-
-REALISTIC_CHANGES = [
-    {"Type": "Resource", "ResourceChange": {
-        "Action": "Modify", "LogicalResourceId": "Vpc", "PhysicalResourceId": "vpc-0abc",
-        "ResourceType": "AWS::EC2::VPC", "Replacement": "True", "Scope": ["Properties"],
-        "Details": [{"Target": {"Attribute": "Properties", "Name": "CidrBlock",
-                                "RequiresRecreation": "Always", "Path": "/Properties/CidrBlock"},
-                     "Evaluation": "Static", "ChangeSource": "DirectModification"}]}},
-    {"Type": "Resource", "ResourceChange": {
-        "Action": "Modify", "LogicalResourceId": "Subnet", "PhysicalResourceId": "subnet-0abc",
-        "ResourceType": "AWS::EC2::Subnet", "Replacement": "Conditional", "Scope": ["Properties", "Tags"],
-        "Details": [{"Target": {"Attribute": "Properties", "Name": "VpcId", "RequiresRecreation": "Always"},
-                     "Evaluation": "Dynamic", "ChangeSource": "ResourceReference", "CausingEntity": "Vpc"},
-                    {"Target": {"Attribute": "Tags", "RequiresRecreation": "Never"},
-                     "Evaluation": "Static", "ChangeSource": "DirectModification"}]}},
-    {"Type": "Resource", "ResourceChange": {
-        "Action": "Add", "LogicalResourceId": "FlowLogs", "ResourceType": "AWS::EC2::FlowLog",
-        "Scope": [], "Details": []}},
-]
-
-
-@dataclass
-class Stubs:
-    """Stubbed CodePipeline and CloudFormation clients, and an ``Aws`` holding them."""
-
-    codepipeline: Any
-    cloudformation: Any
-    cp: Stubber = field(init=False)
-    cfn: Stubber = field(init=False)
-
-    def __post_init__(self) -> None:
-        self.cp = Stubber(self.codepipeline)
-        self.cfn = Stubber(self.cloudformation)
-        self.cp.activate()
-        self.cfn.activate()
-
-    @property
-    def aws(self) -> Aws:
-        return Aws(None, clients={"codepipeline": self.codepipeline, "cloudformation": self.cloudformation},
-                   account=ACCOUNT)
-
-    def verify(self) -> None:
-        self.cp.assert_no_pending_responses()
-        self.cfn.assert_no_pending_responses()
-
-    # request/response pairs, named after the calls
-    def get_pipeline_state(self, pipeline: str, **kwargs: Any) -> None:
-        self.cp.add_response("get_pipeline_state", state(pipeline, **kwargs), {"name": pipeline})
-
-    def list_pipeline_executions(self, pipeline: str, n: int, **kwargs: Any) -> None:
-        self.cp.add_response("list_pipeline_executions", executions(n, **kwargs),
-                             {"pipelineName": pipeline, "maxResults": 1})
-
-    def get_pipeline_execution(self, pipeline: str, n: int, **kwargs: Any) -> None:
-        self.cp.add_response("get_pipeline_execution", execution(pipeline, n, **kwargs),
-                             {"pipelineName": pipeline, "pipelineExecutionId": uuid_for(n)})
-
-    def list_action_executions(self, pipeline: str, n: int, stack: str) -> None:
-        self.cp.add_response("list_action_executions", action_executions(pipeline, n, stack),
-                             {"pipelineName": pipeline, "filter": {"pipelineExecutionId": uuid_for(n)}})
-
-    def describe_change_set(self, stack: str, name: str, **kwargs: Any) -> None:
-        self.cfn.add_response("describe_change_set", change_set(stack, name, **kwargs),
-                              {"StackName": stack, "ChangeSetName": name})
 
 
 @pytest.fixture
