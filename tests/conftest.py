@@ -6,10 +6,19 @@ that a test can write one bad file over it and assert exactly what is reported.
 
 from __future__ import annotations
 
+import sys
 import textwrap
 from pathlib import Path
 
 import pytest
+
+# pytest puts this folder (tests/) on sys.path to import this file. Then tests/generator and
+# tests/changegate look like namespace packages named generator and changegate, and they win
+# over the editable install's import hook when the project root is not on sys.path (plain
+# `pytest`, as opposed to `python -m pytest`). The project root first keeps the real packages.
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+if str(PROJECT_ROOT) not in sys.path:
+    sys.path.insert(0, str(PROJECT_ROOT))
 
 MINIMAL_PIPELINES_CONFIG = textwrap.dedent("""\
     project: demo
@@ -87,4 +96,4 @@ def write(minimal_repo: Path):
 @pytest.fixture(scope="session")
 def example_root() -> Path:
     """The example repository shipped at the project root (stacks/ and pipelines/)."""
-    return Path(__file__).resolve().parent.parent
+    return PROJECT_ROOT
