@@ -8,6 +8,7 @@ receives clients made here; tests hand in stubbed or moto-backed ones instead.
 from __future__ import annotations
 
 import logging
+import os
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -86,6 +87,8 @@ class Aws:
 
 
 def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:
+    # AWS_REGION (the SDKs' and CLI v2's variable) before AWS_DEFAULT_REGION, which botocore reads itself
+    region = region or os.environ.get("AWS_REGION") or None
     try:
         return boto3.Session(profile_name=profile, region_name=region)
     except ProfileNotFound as exc:
@@ -139,8 +142,11 @@ def aws_call(action: str, resource: str) -> Iterator[None]:
     except EndpointConnectionError as exc:
         raise AwsError(f"{action} on {resource}: cannot reach {exc.kwargs.get('endpoint_url')}; "
                        "check --region, AWS_ENDPOINT_URL and the network") from exc
-    except (BotoCoreError, ResponseParserError) as exc:
-        # ResponseParserError: an endpoint answered with something that is not AWS (an emulator's 500)
+    except ResponseParserError as exc:
+        # an endpoint answered with something that is not AWS (an emulator's HTML 500 page)
+        first = str(exc).splitlines()[0][:100]
+        raise AwsError(f"{action} on {resource} failed: the reply is not an AWS response ({first})") from exc
+    except BotoCoreError as exc:
         raise AwsError(f"{action} on {resource} failed: {exc}") from exc
 
 

@@ -45,6 +45,7 @@ DEAD = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"})
 class StagingBucket:
     name: str
     created: bool
+    tls_only: bool = True  # False only when just created over a plain-http endpoint
 
 
 @dataclass(frozen=True)
@@ -121,8 +122,8 @@ def ensure_staging_bucket(s3: Any, account: str, region: str) -> StagingBucket:
                                  VersioningConfiguration={"Status": "Enabled"})
     if not str(s3.meta.endpoint_url).startswith("https://"):
         # a local emulator over plain http (AWS_ENDPOINT_URL): a TLS-only policy would lock us out
-        log.warning("S3 endpoint %s is not https: no TLS-only policy on %s", s3.meta.endpoint_url, name)
-        return StagingBucket(name, created=True)
+        log.info("S3 endpoint %s is not https: no TLS-only policy on %s", s3.meta.endpoint_url, name)
+        return StagingBucket(name, created=True, tls_only=False)
     with aws_call("s3:PutBucketPolicy", f"bucket {name}"):
         s3.put_bucket_policy(Bucket=name, ExpectedBucketOwner=account,
                              Policy=json.dumps(tls_only_policy(arn)))

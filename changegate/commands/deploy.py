@@ -49,7 +49,8 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
                              sleep=sleep, clock=clock)
     text = output_format == "text"
     if text and plan.bucket.created:
-        click.echo(f"Created staging bucket {plan.bucket.name} (encrypted, versioned, TLS only, private)",
+        tls = "TLS only" if plan.bucket.tls_only else "no TLS-only policy: the endpoint is plain http"
+        click.echo(f"Created staging bucket {plan.bucket.name} (encrypted, versioned, private, {tls})",
                    err=True)
     change_set = plan.change_set
     if change_set.is_empty:

@@ -49,7 +49,8 @@ def protect_hook(cfn) -> list[dict]:
 def test_staging_bucket_is_created_private_encrypted_versioned_tls_only():
     s3 = boto3.client("s3", region_name=REGION)
     bucket = deploying.ensure_staging_bucket(s3, ACCOUNT, REGION)
-    assert bucket == deploying.StagingBucket(f"changegate-staging-{ACCOUNT}-{REGION}", created=True)
+    assert bucket == deploying.StagingBucket(f"changegate-staging-{ACCOUNT}-{REGION}", created=True,
+                                             tls_only=True)
     assert len(bucket.name) <= 63
     assert s3.get_bucket_versioning(Bucket=bucket.name)["Status"] == "Enabled"
     rules = s3.get_bucket_encryption(Bucket=bucket.name)["ServerSideEncryptionConfiguration"]["Rules"]
@@ -68,6 +69,7 @@ def test_staging_bucket_is_created_private_encrypted_versioned_tls_only():
 def test_staging_bucket_over_plain_http_gets_no_tls_only_policy():
     s3 = boto3.client("s3", region_name=REGION, endpoint_url="http://s3.amazonaws.com")
     bucket = deploying.ensure_staging_bucket(s3, ACCOUNT, REGION)
+    assert bucket.tls_only is False
     assert s3.get_bucket_versioning(Bucket=bucket.name)["Status"] == "Enabled"
     with pytest.raises(s3.exceptions.ClientError, match="NoSuchBucketPolicy"):
         s3.get_bucket_policy(Bucket=bucket.name)
