@@ -1,7 +1,8 @@
 """Remote state in O(listing): one ``ListObjectsV2`` pass and one GET of a state manifest.
 
 What the bucket holds is known from the listing (one page per 1,000 stacks). What each object
-*contains* is known from the manifest ``<prefix>.changegate/state.json``: per stack the content
+*contains* is known from the manifest ``stacks.changegate-state.json`` (beside the ``stacks/``
+prefix, so the listing holds archives only): per stack the content
 hash of the archive, the ETag and version id S3 returned when the sync uploaded it, the commit it
 came from and whether its pipeline is still to be started. Reading it is one request, however many
 stacks there are (the ADF script's HEAD per object is O(N) requests; the original script
@@ -34,7 +35,7 @@ from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_NAME = ".changegate/state.json"
+MANIFEST_SUFFIX = ".changegate-state.json"
 MANIFEST_FORMAT = 1
 META_SHA256 = "changegate-sha256"  # S3 lower-cases user metadata names: keep them lower case
 META_COMMIT = "changegate-commit"
@@ -75,7 +76,9 @@ class RemoteState:
 
 
 def manifest_key(prefix: str) -> str:
-    return f"{prefix}{MANIFEST_NAME}"
+    """Beside the prefix, not under it (``stacks/`` -> ``stacks.changegate-state.json``): the listing
+    then holds stack archives only, so 1,000 stacks are exactly one ``ListObjectsV2`` page."""
+    return f"{prefix.rstrip('/')}{MANIFEST_SUFFIX}" if prefix.strip("/") else MANIFEST_SUFFIX.lstrip(".")
 
 
 def folder_of_key(key: str, prefix: str) -> str | None:
@@ -93,7 +96,7 @@ def normalize_etag(etag: str | None) -> str | None:
 def read_remote_state(s3: Any, bucket: str, prefix: str) -> RemoteState:
     """One ListObjectsV2 page per 1,000 objects under the prefix, plus one GET of the manifest."""
     objects: dict[str, RemoteObject] = {}
-    # Delimiter: the manifest under .changegate/ (and anything deeper) stays out of the pages
+    # Delimiter: anything in deeper "folders" stays out of the pages
     paginator = s3.get_paginator("list_objects_v2")
     for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
         for item in page.get("Contents", []):

@@ -54,3 +54,16 @@ def test_an_object_rewritten_behind_the_syncs_back_is_noticed_by_its_etag(repo, 
     report = aws.sync(repo, start=False)
     assert report.changed == ["alpha"]
     assert "HeadObject" in aws.calls and aws.writes() == ["PutObject", "PutObject"]
+
+
+def test_a_thousand_stacks_are_one_listing_page_and_one_manifest_read(aws):
+    from sync.state import StackRecord, manifest_key, read_remote_state, write_manifest
+
+    for i in range(1000):
+        aws.s3.put_object(Bucket=BUCKET, Key=f"stacks/s{i:04d}.zip", Body=b"x")
+    write_manifest(aws.s3, BUCKET, "stacks/", {"s0000": StackRecord("h", "e", "v", "c")}, "c")
+    assert not manifest_key("stacks/").startswith("stacks/")  # beside the prefix, not in its pages
+    aws.calls.clear()
+    state = read_remote_state(aws.s3, BUCKET, "stacks/")
+    assert len(state.objects) == 1000 and state.manifest_found
+    assert aws.calls == ["ListObjectsV2", "GetObject"]
