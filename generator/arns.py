@@ -66,3 +66,20 @@ def project_roles(project: str) -> dict[str, str]:
 def bucket_objects(bucket_logical_id: str, key_prefix: str = "") -> Sub:
     """Objects of a bucket of this template whose keys start with ``key_prefix``."""
     return Sub(f"${{{bucket_logical_id}.Arn}}/{key_prefix}*")
+
+
+def automation_definition(document: str, version: str | None = None) -> Sub:
+    """An SSM Automation runbook as EventBridge targets it (``version`` None) or IAM names it.
+
+    ``document`` may be ``${LogicalId}`` (a reference: the document's name) or a literal name.
+    """
+    suffix = f":{version}" if version else ""
+    return Sub(f"{_PREFIX}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:automation-definition/{document}{suffix}")
+
+
+def stack_id_prefix(name: str) -> Sub:
+    """The start of every stack id of the stack ``name`` in this account and region.
+
+    A stack id is ``arn:<partition>:cloudformation:<region>:<account>:stack/<name>/<uuid>``.
+    """
+    return Sub(f"{_PREFIX}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{name}")

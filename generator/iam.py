@@ -33,6 +33,8 @@ from generator.kms import USE_ACTIONS
 
 APPROVE_STAGE = "Approve"
 APPROVE_ACTION = "Approve"
+# The roles of generator/protection.py (termination protection), beside the three of arns.project_roles.
+PROTECTION_ROLE_PURPOSES = ("protection", "protection-events")
 
 
 def managed_stack_arns(project: str, stack_names: Iterable[str]) -> list[Sub]:
@@ -60,7 +62,8 @@ def _use_connection(service: str, connection_arn) -> Statement:
                      Resource=[connection_arn])
 
 
-def _role(logical_id: str, name: str, service: str, statements: list[Statement], **extra) -> Role:
+def service_role(logical_id: str, name: str, service: str, statements: list[Statement], **extra) -> Role:
+    """A role only ``<service>.amazonaws.com`` assumes, for this account, with one inline policy."""
     return Role(logical_id, RoleName=name, AssumeRolePolicyDocument=_trust(service),
                 Policies=[Policy(PolicyName=name, PolicyDocument=PolicyDocument(
                     Version="2012-10-17", Statement=statements))],
@@ -108,7 +111,7 @@ def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source
         Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
     ]
-    return _role(logical_ids.PIPELINE_ROLE, names["pipeline"], "codepipeline", statements)
+    return service_role(logical_ids.PIPELINE_ROLE, names["pipeline"], "codepipeline", statements)
 
 
 def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn, connection_arn,
@@ -123,11 +126,15 @@ def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_ar
         Statement(Sid="ReadSourceArtifact", Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion],
                   Resource=[arns.bucket_objects(artifact_bucket.title)]),
         _use_connection(connection_service, connection_arn),
+        # s3:prefix is the request's Prefix: ListObjectsV2(Prefix="stacks/", Delimiter="/") matches.
         Statement(Sid="ListStackArchives", Effect=Allow, Action=[s3.ListBucket, s3.ListBucketVersions],
                   Resource=[GetAtt(source_bucket, "Arn")],
                   Condition=Condition(StringLike("s3:prefix", f"{prefix}*"))),
+        # GetObject also allows HeadObject. DeleteObject without a version id only adds a delete
+        # marker (a stack folder left the repository; its history stays): never DeleteObjectVersion.
+        # The state manifest lives under the same prefix (<prefix>.changegate/state.json).
         Statement(Sid="WriteStackArchives", Effect=Allow,
-                  Action=[s3.GetObject, s3.GetObjectVersion, s3.PutObject],
+                  Action=[s3.DeleteObject, s3.GetObject, s3.GetObjectVersion, s3.PutObject],
                   Resource=[arns.bucket_objects(source_bucket.title, prefix)]),
         _use_key(key_arn),
         Statement(Sid="StartStackPipelines", Effect=Allow,
@@ -137,7 +144,7 @@ def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_ar
         Statement(Sid="NeverStartTheSyncItself", Effect=Deny, Action=[codepipeline.StartPipelineExecution],
                   Resource=[arns.pipeline(naming.sync_pipeline_name(project))]),
     ]
-    return _role(logical_ids.SYNC_ROLE, arns.project_roles(project)["sync"], "codebuild", statements)
+    return service_role(logical_ids.SYNC_ROLE, arns.project_roles(project)["sync"], "codebuild", statements)
 
 
 def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn) -> Role:
@@ -149,9 +156,11 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
     """
     project = config.project
     names = arns.project_roles(project)
+    # The protection roles too, whether or not this template creates them: the names are changegate's.
+    all_roles = [*names.values(), *(naming.role_name(project, p) for p in PROTECTION_ROLE_PURPOSES)]
     protect = [
         Statement(Sid="NeverChangeChangegateIam", Effect=Deny, Action=[Action("iam", "*")],
-                  Resource=[arns.role(n) for n in sorted(names.values())]
+                  Resource=[arns.role(n) for n in sorted(all_roles)]
                   + [arns.managed_policy(naming.approvers_policy_name(project))]),
         Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
@@ -163,8 +172,8 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
                   Action=[KmsAction(a) for a in ("DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion")],
                   Resource=[key_arn]),
     ]
-    return _role(logical_ids.EXECUTION_ROLE, names["cloudformation"], "cloudformation", protect,
-                 ManagedPolicyArns=list(config.execution_policy_arns))
+    return service_role(logical_ids.EXECUTION_ROLE, names["cloudformation"], "cloudformation", protect,
+                        ManagedPolicyArns=list(config.execution_policy_arns))
 
 
 def approvers_policy(config: PipelinesConfig, *, stack_names: Iterable[str]) -> ManagedPolicy:

@@ -39,6 +39,10 @@ APPROVERS_POLICY = "ApproversPolicy"
 SYNC_LOG_GROUP = "SyncLogGroup"
 SYNC_PROJECT = "SyncProject"
 SYNC_PIPELINE = "SyncPipeline"
+# Termination protection of the managed stacks (generator/protection.py).
+PROTECTION_DOCUMENT = "TerminationProtectionDocument"
+PROTECTION_ROLE = "TerminationProtectionRole"
+PROTECTION_EVENTS_ROLE = "TerminationProtectionEventsRole"
 
 
 def stack_pipeline(folder: str) -> str:
@@ -47,3 +51,7 @@ def stack_pipeline(folder: str) -> str:
 
 def email_subscription(index: int) -> str:
     return f"ApprovalEmail{index:03d}"
+
+
+def protection_rule(index: int) -> str:
+    return f"TerminationProtectionRule{index:02d}"

@@ -142,3 +142,20 @@ def sync_log_group_name(project: str) -> str:
 
 def artifact_key_alias(project: str) -> str:
     return f"alias/{project}-changegate"
+
+
+# ---- Termination protection of the managed stacks (generator/protection.py) ----
+
+# SSM reserves these document name prefixes for AWS (CreateDocument rejects them).
+SSM_RESERVED_DOCUMENT_PREFIXES = ("aws", "amazon", "amzn")
+MAX_EVENT_RULE_NAME = 64
+
+
+def protection_document_name(project: str) -> str:
+    """The SSM Automation document that turns termination protection on for one stack."""
+    return f"{project}-changegate-termination-protection"
+
+
+def protection_rule_name(project: str, index: int) -> str:
+    """The EventBridge rule(s) that start that document; usually one, more only for huge patterns."""
+    return f"{project}-changegate-protection-{index:02d}"
