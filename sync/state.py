@@ -1,8 +1,8 @@
 """Remote state in O(listing): one ``ListObjectsV2`` pass and one GET of a state manifest.
 
 What the bucket holds is known from the listing (one page per 1,000 stacks). What each object
-*contains* is known from the manifest ``stacks.changegate-state.json`` (beside the ``stacks/``
-prefix, so the listing holds archives only): per stack the content
+*contains* is known from the manifest ``<prefix>.changegate/state.json`` (which the listing skips,
+see ``LIST_START_AFTER``): per stack the content
 hash of the archive, the ETag and version id S3 returned when the sync uploaded it, the commit it
 came from and whether its pipeline is still to be started. Reading it is one request, however many
 stacks there are (the ADF script's HEAD per object is O(N) requests; the original script
@@ -35,7 +35,11 @@ from botocore.exceptions import ClientError
 
 log = logging.getLogger(__name__)
 
-MANIFEST_SUFFIX = ".changegate-state.json"
+MANIFEST_NAME = ".changegate/state.json"
+# Stack folders start with a letter (naming.STACK_FOLDER_RE) and S3 lists keys in byte order, so
+# listing from just below "A" skips the manifest's ".changegate/" folder (and any dot file): the
+# listing holds stack archives only and 1,000 stacks are exactly one ListObjectsV2 page.
+LIST_START_AFTER = "@"  # 0x40, the byte before "A"
 MANIFEST_FORMAT = 1
 META_SHA256 = "changegate-sha256"  # S3 lower-cases user metadata names: keep them lower case
 META_COMMIT = "changegate-commit"
@@ -76,9 +80,8 @@ class RemoteState:
 
 
 def manifest_key(prefix: str) -> str:
-    """Beside the prefix, not under it (``stacks/`` -> ``stacks.changegate-state.json``): the listing
-    then holds stack archives only, so 1,000 stacks are exactly one ``ListObjectsV2`` page."""
-    return f"{prefix.rstrip('/')}{MANIFEST_SUFFIX}" if prefix.strip("/") else MANIFEST_SUFFIX.lstrip(".")
+    """Under the prefix (the sync role may write ``<prefix>*`` only), in a dot folder the listing skips."""
+    return f"{prefix}{MANIFEST_NAME}"
 
 
 def folder_of_key(key: str, prefix: str) -> str | None:
@@ -98,7 +101,8 @@ def read_remote_state(s3: Any, bucket: str, prefix: str) -> RemoteState:
     objects: dict[str, RemoteObject] = {}
     # Delimiter: anything in deeper "folders" stays out of the pages
     paginator = s3.get_paginator("list_objects_v2")
-    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/"):
+    for page in paginator.paginate(Bucket=bucket, Prefix=prefix, Delimiter="/",
+                                   StartAfter=f"{prefix}{LIST_START_AFTER}"):
         for item in page.get("Contents", []):
             folder = folder_of_key(item["Key"], prefix)
             if folder is None:
