@@ -98,7 +98,17 @@ def load_config(root: Path) -> PipelinesConfig:
             f"{CONFIG_RELPATH}: not found under {root}\n"
             "    hint: run changegate from the repository root, pass --root, "
             "or copy the example pipelines/config.yaml from the changegate README")
-    document = read_document(path, root)
+    # fast decoder first; read again with line numbers only when there is something to report
+    config, problems = _load(path, root, precise=False)
+    if problems:
+        config, problems = _load(path, root, precise=True)
+    if problems:
+        raise ConfigError(f"{CONFIG_RELPATH} is invalid:\n{render_all(problems)}", problems)
+    return config
+
+
+def _load(path: Path, root: Path, precise: bool) -> tuple[PipelinesConfig | None, list[Problem]]:
+    document = read_document(path, root, precise=precise)
     problems = list(document.problems)
     if not problems and not isinstance(document.data, dict):
         problems.append(error(document.relpath, "config-type",
@@ -108,12 +118,9 @@ def load_config(root: Path) -> PipelinesConfig:
         problems.extend(_key_type_problems(document.data, document.relpath))
     if not problems:
         problems.extend(_schema_problems(document.data, document.relpath))
-    if not problems:
-        config, file_problems = _build(document.data, path, root)
-        problems.extend(file_problems)
     if problems:
-        raise ConfigError(f"{CONFIG_RELPATH} is invalid:\n{render_all(problems)}", problems)
-    return config
+        return None, problems
+    return _build(document.data, path, root)
 
 
 def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> None:

@@ -42,14 +42,27 @@ class LoadedStack:
 
 def load_stack(source: StackSource, root: Path,
                config: PipelinesConfig) -> tuple[LoadedStack | None, list[Problem]]:
-    """Read and check one stack; the stack is None when its template cannot be used."""
+    """Read and check one stack; the stack is None when its template cannot be used.
+
+    Most stacks are clean, and the sync checks every stack on every merge: the first pass
+    decodes at C speed without line numbers; a stack with any problem is read again with the
+    line-tracking decoder so that each problem it reports names its line.
+    """
+    stack, problems = _load_stack(source, root, config, precise=False)
+    if problems:
+        return _load_stack(source, root, config, precise=True)
+    return stack, problems
+
+
+def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
+                precise: bool) -> tuple[LoadedStack | None, list[Problem]]:
     settings = config.settings_for(source.name)
     stack_name = naming.stack_name(config.project, source.name, settings.stack_name)
     pipeline_name = naming.pipeline_name(config.project, source.name)
     folder_relpath = f"stacks/{source.name}"
     problems = _name_problems(source.name, folder_relpath, stack_name, pipeline_name)
 
-    template_doc = read_document(source.template_path, root, stack=source.name)
+    template_doc = read_document(source.template_path, root, stack=source.name, precise=precise)
     problems.extend(template_doc.problems)
     template = template_doc.data
     if template is not None and not isinstance(template, Mapping):
@@ -63,7 +76,7 @@ def load_stack(source: StackSource, root: Path,
 
     configuration, config_relpath = TemplateConfiguration(), None
     if source.config_path is not None:
-        config_doc = read_document(source.config_path, root, stack=source.name)
+        config_doc = read_document(source.config_path, root, stack=source.name, precise=precise)
         config_relpath = config_doc.relpath
         problems.extend(config_doc.problems)
         if config_doc.data is not None:
