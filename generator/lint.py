@@ -1,8 +1,12 @@
-"""cfn-lint on stack templates, in parallel across stacks.
+"""cfn-lint on stack templates, in batches, in parallel across processes.
 
 cfn-lint errors fail validation; its warnings are shown. A ``.cfnlintrc`` at the repository
 root is honoured (cfn-lint itself only looks in the current directory, which is not the
 root when ``--root`` is used).
+
+Setting up a cfn-lint ``Runner`` costs about 0.4 s, several times the lint of a typical
+template, so each worker process lints a batch of templates with one Runner, as
+``cfn-lint --template a b c`` would (about 60 ms of CPU per template instead of 450 ms).
 """
 
 from __future__ import annotations
@@ -19,14 +23,17 @@ from generator.stacks import LoadedStack
 CFNLINTRC_NAMES = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
 # The rule id of a finding that says cfn-lint itself could not run (a bad region in .cfnlintrc...).
 LINT_FAILED = "cfn-lint-failed"
+MAX_BATCH = 200  # templates per Runner: its set-up is amortised well before that
 
 # A lint finding as plain values, so it crosses the process boundary cheaply.
-Finding = tuple[str, int | None, str, str]  # (rule id, line, message, severity)
+Finding = tuple[str, str, int | None, str, str]  # (template path, rule id, line, message, severity)
 
 
 def lint_stacks(stacks: Sequence[LoadedStack], root: Path, *, jobs: int | None = None,
                 progress: Callable[[str], None] | None = None) -> list[Problem]:
     """Run cfn-lint on each stack's template; one problem per finding."""
+    if not stacks:
+        return []
     rc_file = next((root / n for n in CFNLINTRC_NAMES if (root / n).is_file()), None)
     if rc_file is not None:
         rc_problem = _rc_file_problem(rc_file, root)
@@ -35,49 +42,56 @@ def lint_stacks(stacks: Sequence[LoadedStack], root: Path, *, jobs: int | None =
     # No .cfnlintrc at the root: an empty configuration, or cfn-lint would read the one in the
     # current directory (or the home directory) and results would depend on where it runs.
     rc = str(rc_file) if rc_file else os.devnull
-    args = [(str(s.source.template_path.resolve()), rc) for s in stacks]
-    workers = min(jobs or os.cpu_count() or 1, len(stacks))
-    if workers <= 1:
-        results = []
-        for stack, arg in zip(stacks, args, strict=True):
-            results.append(lint_template(*arg))
-            if progress:
-                progress(stack.name)
+    by_path = {str(s.source.template_path.resolve()): s for s in stacks}
+    workers = max(1, min(jobs or os.cpu_count() or 1, len(by_path)))
+    batches = _batches(list(by_path), workers)
+    findings: list[Finding] = []
+    if workers == 1:
+        for batch in batches:
+            findings.extend(lint_batch(batch, rc))
+            _advance(progress, batch, by_path)
     else:
-        results = _in_processes(stacks, args, workers, progress)
-    problems = []
-    for stack, findings in zip(stacks, results, strict=True):
-        for rule_id, line, message, severity in findings:
-            problems.append(Problem(
-                file=stack.template_relpath, line=line, key=None,
-                check=LINT_FAILED if rule_id == LINT_FAILED else f"cfn-lint {rule_id}",
-                message=message,
-                severity=Severity.ERROR if severity == "error" else Severity.WARNING,
-                hint=None, stack=stack.name))
-    return problems
+        # fork: the children start with cfn-lint already imported (a second of start-up each)
+        methods = multiprocessing.get_all_start_methods()
+        context = multiprocessing.get_context("fork" if "fork" in methods else None)
+        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
+            futures = [(batch, pool.submit(lint_batch, batch, rc)) for batch in batches]
+            for batch, future in futures:
+                findings.extend(future.result())
+                _advance(progress, batch, by_path)
+    return [_problem(finding, by_path) for finding in findings]
 
 
-def _in_processes(stacks, args, workers, progress) -> list[list[Finding]]:
-    # fork: the children start with cfn-lint already imported (a second of start-up each).
-    methods = multiprocessing.get_all_start_methods()
-    context = multiprocessing.get_context("fork" if "fork" in methods else None)
-    with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-        futures = [pool.submit(lint_template, *arg) for arg in args]
-        results = []
-        for stack, future in zip(stacks, futures, strict=True):
-            results.append(future.result())
-            if progress:
-                progress(stack.name)
-    return results
+def _batches(paths: list[str], workers: int) -> list[list[str]]:
+    """Equal batches of at most MAX_BATCH, the same number for every worker."""
+    rounds = -(-len(paths) // (workers * MAX_BATCH))
+    size = -(-len(paths) // (workers * rounds))
+    return [paths[i:i + size] for i in range(0, len(paths), size)]
 
 
-def lint_template(template_path: str, rc_file: str | None) -> list[Finding]:
-    """cfn-lint one template file, as cfn-lint's own command line would."""
+def _advance(progress: Callable[[str], None] | None, batch: list[str], by_path: dict) -> None:
+    if progress:
+        for path in batch:
+            progress(by_path[path].name)
+
+
+def _problem(finding: Finding, by_path: dict[str, LoadedStack]) -> Problem:
+    path, rule_id, line, message, severity = finding
+    stack = by_path.get(path)
+    return Problem(
+        file=stack.template_relpath if stack else path, line=line, key=None,
+        check=LINT_FAILED if rule_id == LINT_FAILED else f"cfn-lint {rule_id}", message=message,
+        severity=Severity.ERROR if severity == "error" else Severity.WARNING,
+        hint=None, stack=stack.name if stack else None)
+
+
+def lint_batch(template_paths: Sequence[str], rc_file: str | None) -> list[Finding]:
+    """cfn-lint several template files with one Runner, as ``cfn-lint --template a b c`` would."""
     from cfnlint.config import ConfigMixIn
     from cfnlint.exceptions import CfnLintExitException
     from cfnlint.runner import Runner
 
-    cli_args = ["--template", template_path]
+    cli_args = ["--template", *template_paths]
     if rc_file:
         cli_args += ["--config-file", rc_file]
     findings = []
@@ -86,9 +100,11 @@ def lint_template(template_path: str, rc_file: str | None) -> list[Finding]:
             severity = str(getattr(match.rule, "severity", "error")).lower()
             if severity == "informational":
                 continue
-            findings.append((match.rule.id, match.linenumber or None, str(match.message), severity))
+            findings.append((str(Path(match.filename).resolve()), match.rule.id, match.linenumber or None,
+                             str(match.message), severity))
     except CfnLintExitException as exc:  # a region or rules module named in .cfnlintrc
-        return [(LINT_FAILED, None, f"cfn-lint could not run: {exc}", "error")]
+        return [(path, LINT_FAILED, None, f"cfn-lint could not run: {exc}", "error")
+                for path in template_paths]
     return findings
 
 

@@ -35,10 +35,10 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import naming
 from generator.errors import SyncError
+from generator.lint import lint_stacks
 from generator.validate import ValidationReport, validate_repository
 from sync.archive import Archive, stack_archive
 from sync.git import CommitInfo, Git, rollback_refusals
-from sync.lint import lint_stacks_batched
 from sync.pipelines import REDEPLOY_HINT, PipelineMissing, start_pipeline
 from sync.plan import Plan, classify, resolve_unknown
 from sync.state import (
@@ -129,7 +129,7 @@ def run_sync(root: Path, s3: Any, codepipeline: Any, options: SyncOptions, *,
     plan, remote = _plan(s3, options, local, report)
     to_lint = [validation.stacks[f] for f in plan.to_upload] if lint else []
     if to_lint:
-        problems = lint_stacks_batched(to_lint, root, jobs=options.jobs,
+        problems = lint_stacks(to_lint, root, jobs=options.jobs,
                                        progress=progress("linting", len(to_lint)) if progress else None)
         validation = ValidationReport(root=validation.root, config=validation.config,
                                       stacks=validation.stacks,
