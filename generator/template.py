@@ -112,6 +112,15 @@ def template_json(template: Template) -> str:
     return json.dumps(template.to_dict(), indent=2, sort_keys=True) + "\n"
 
 
+def deployable_json(template_text: str) -> str:
+    """The body ``changegate deploy`` uploads: the committed JSON without whitespace.
+
+    The committed file is indented for reviewers; CloudFormation's 1 MB limit applies to the
+    uploaded body, and the compact form is about half the size, so it holds twice the stacks.
+    """
+    return json.dumps(json.loads(template_text), separators=(",", ":"), sort_keys=True)
+
+
 def render_template(root: Path) -> str:
     """Validate the repository at ``root`` (without cfn-lint) and return the template's JSON text.
 
@@ -186,7 +195,7 @@ def _metadata(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -> dic
 
 def _check_limits(template: Template, n_stacks: int, n_pipelines: int) -> None:
     resources = len(template.resources)
-    size = len(template_json(template).encode("utf-8"))
+    size = len(deployable_json(template_json(template)).encode("utf-8"))
     outputs = len(template.outputs)
     why = f"({n_stacks} stacks, {n_pipelines} with a pipeline)"
     hint = ("\n    hint: sharding the bootstrap stack into nested stacks is not supported yet; "
@@ -195,8 +204,9 @@ def _check_limits(template: Template, n_stacks: int, n_pipelines: int) -> None:
         raise GenerateError(f"the bootstrap template would hold {resources} resources, over "
                             f"CloudFormation's limit of {MAX_RESOURCES} per template {why}{hint}")
     if size > MAX_TEMPLATE_BYTES:
-        raise GenerateError(f"the bootstrap template would be {size} bytes, over CloudFormation's "
-                            f"limit of {MAX_TEMPLATE_BYTES} bytes (1 MB, through S3) {why}{hint}")
+        raise GenerateError(f"the bootstrap template would be {size} bytes without whitespace, over "
+                            f"CloudFormation's limit of {MAX_TEMPLATE_BYTES} bytes (1 MB, through S3) "
+                            f"{why}{hint}")
     if outputs > MAX_OUTPUTS:
         raise GenerateError(f"the bootstrap template would have {outputs} outputs, over the limit of "
                             f"{MAX_OUTPUTS} {why}{hint}")

@@ -92,17 +92,15 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
 
 
 def _template_body(root: Path, template_path: Path | None) -> str:
-    if template_path is not None:
-        return template_path.read_text("utf-8")
+    """The bootstrap template as deployed: generated from ``root`` (or ``--template``), compact."""
+    from generator.template import deployable_json, render_template  # troposphere: only when deploying
+
+    text = template_path.read_text("utf-8") if template_path is not None else render_template(root)
     try:
-        from generator.template import render_template  # built by the generator; lazy on purpose
-    except ImportError:
-        committed = root / COMMITTED_TEMPLATE
-        if committed.is_file():
-            return committed.read_text("utf-8")
-        raise UsageError(f"cannot generate the bootstrap template here and {COMMITTED_TEMPLATE} does not "
-                         "exist: pass --template FILE") from None
-    return render_template(root)
+        return deployable_json(text)
+    except ValueError as exc:
+        raise UsageError(f"{template_path}: not a JSON template ({exc})\n    hint: pass the generated "
+                         "pipelines/pipelines.json, or leave --template out to generate it") from None
 
 
 def _plan_text(plan: deploying.DeployPlan) -> str:
