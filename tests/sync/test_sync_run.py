@@ -3,10 +3,9 @@
 from __future__ import annotations
 
 import json
-import textwrap
 
 import pytest
-from sync_fixtures import BUCKET, PROJECT
+from sync_fixtures import BUCKET, PROJECT, TEMPLATE
 
 from generator import naming
 from generator.errors import ConfigError
@@ -99,18 +98,7 @@ def test_invalid_stack_uploads_nothing_and_starts_nothing(repo, aws):
 
 def test_cfn_lint_runs_on_changed_stacks_only_and_its_errors_block(repo, aws):
     synced(repo, aws)
-    bad = textwrap.dedent("""\
-        AWSTemplateFormatVersion: "2010-09-09"
-        Parameters:
-          TopicName:
-            Type: String
-        Resources:
-          Topic:
-            Type: AWS::SNS::Topic
-            Properties:
-              TopicName: !Ref TopicName
-              NotAProperty: 1
-    """)
+    bad = TEMPLATE + "          NotAProperty: 1\n"  # a property AWS::SNS::Topic does not have
     repo.put("alpha", template=bad)
     report = aws.sync(repo, commit="c2")
     assert report.validation.linted == ("alpha",)
