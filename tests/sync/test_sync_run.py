@@ -98,7 +98,7 @@ def test_invalid_stack_uploads_nothing_and_starts_nothing(repo, aws):
 
 def test_cfn_lint_runs_on_changed_stacks_only_and_its_errors_block(repo, aws):
     synced(repo, aws)
-    bad = TEMPLATE + "          NotAProperty: 1\n"  # a property AWS::SNS::Topic does not have
+    bad = TEMPLATE + "      NotAProperty: 1\n"  # a property AWS::SNS::Topic does not have
     repo.put("alpha", template=bad)
     report = aws.sync(repo, commit="c2")
     assert report.validation.linted == ("alpha",)
