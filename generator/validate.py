@@ -6,7 +6,7 @@ This is the library behind ``changegate validate`` and the first step of ``chang
 from __future__ import annotations
 
 from collections.abc import Callable, Collection, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 
 from generator.config import PipelinesConfig, check_overrides, load_config
@@ -40,6 +40,10 @@ class ValidationReport:
 
     def problems_of(self, stack: str) -> list[Problem]:
         return [p for p in self.problems if p.stack == stack]
+
+    def with_lint(self, problems: list[Problem], linted: tuple[str, ...]) -> ValidationReport:
+        """This report with cfn-lint's findings on ``linted`` added (the sync lints after planning)."""
+        return replace(self, problems=sorted([*self.problems, *problems], key=_order), linted=linted)
 
 
 def validate_repository(root: Path, *, only: Sequence[str] | None = None,

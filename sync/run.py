@@ -130,13 +130,8 @@ def run_sync(root: Path, s3: Any, codepipeline: Any, options: SyncOptions, *,
     to_lint = [validation.stacks[f] for f in plan.to_upload] if lint else []
     if to_lint:
         problems = lint_stacks(to_lint, root, jobs=options.jobs,
-                                       progress=progress("linting", len(to_lint)) if progress else None)
-        validation = ValidationReport(root=validation.root, config=validation.config,
-                                      stacks=validation.stacks,
-                                      problems=sorted([*validation.problems, *problems],
-                                                      key=_problem_order),
-                                      checked=validation.checked,
-                                      linted=tuple(s.name for s in to_lint))
+                               progress=progress("linting", len(to_lint)) if progress else None)
+        validation = validation.with_lint(problems, tuple(s.name for s in to_lint))
         report.validation = validation
     if not validation.ok:
         log.info("validation failed: nothing uploaded, nothing started")
@@ -295,7 +290,4 @@ def _start(codepipeline: Any, options: SyncOptions, validation: ValidationReport
                 report.started[folder] = result.execution_id
                 records[folder] = replace(records[folder], pending_start=False)
 
-
-def _problem_order(problem):
-    return (problem.file, problem.line or 0, problem.check, problem.message)
 
