@@ -14,7 +14,7 @@ from generator.cfnlint_rules._pipelines import (
     MAX_CHANGE_SET_NAME,
     SAMPLE_EXECUTION_ID,
     VARIABLE_RE,
-    actions,
+    aws_actions,
 )
 
 
@@ -28,10 +28,8 @@ class ActionConfiguration(CloudFormationLintRule):
 
     def match(self, cfn):
         matches = []
-        for ref in actions(cfn):
+        for ref in aws_actions(cfn):
             type_id = ref.type_id
-            if type_id.get("Owner") != "AWS":
-                continue
             spec = CONFIGURATION.get((type_id.get("Category"), type_id.get("Provider")))
             if spec is None:
                 continue

@@ -6,7 +6,7 @@ from typing import ClassVar
 
 from cfnlint.rules import CloudFormationLintRule, RuleMatch
 
-from generator.cfnlint_rules._pipelines import CLOUDFORMATION_ACTION_MODES, actions
+from generator.cfnlint_rules._pipelines import CLOUDFORMATION_ACTION_MODES, aws_actions
 
 
 class ActionMode(CloudFormationLintRule):
@@ -19,8 +19,8 @@ class ActionMode(CloudFormationLintRule):
 
     def match(self, cfn):
         matches = []
-        for ref in actions(cfn):
-            if ref.type_id.get("Provider") != "CloudFormation" or ref.type_id.get("Owner") != "AWS":
+        for ref in aws_actions(cfn):
+            if ref.type_id.get("Provider") != "CloudFormation":
                 continue
             mode = ref.configuration.get("ActionMode")
             if isinstance(mode, str) and mode not in CLOUDFORMATION_ACTION_MODES:

@@ -9,7 +9,7 @@ from cfnlint.rules import CloudFormationLintRule, RuleMatch
 from generator.cfnlint_rules._pipelines import (
     KNOWN_PROVIDERS,
     KNOWN_RULE_PROVIDERS,
-    actions,
+    aws_actions,
     pipelines,
     stages,
 )
@@ -27,10 +27,8 @@ class KnownProviders(CloudFormationLintRule):
 
     def match(self, cfn):
         matches = []
-        for ref in actions(cfn):
+        for ref in aws_actions(cfn):
             type_id = ref.type_id
-            if type_id.get("Owner") != "AWS":
-                continue
             category, provider = type_id.get("Category"), type_id.get("Provider")
             if not isinstance(category, str) or not isinstance(provider, str):
                 continue

@@ -139,6 +139,11 @@ def actions(cfn: Any) -> Iterator[ActionRef]:
                     yield ActionRef(name, stage_index, stage, action_index, action)
 
 
+def aws_actions(cfn: Any) -> Iterator[ActionRef]:
+    """The actions of AWS-owned types: the only ones whose providers and configuration are known."""
+    return (ref for ref in actions(cfn) if ref.type_id.get("Owner") == "AWS")
+
+
 def is_v2(properties: dict) -> bool:
     return properties.get("PipelineType") == "V2"
 
