@@ -63,6 +63,8 @@ DEFAULT_SOURCE_PREFIX = "stacks/"
 # repository never changes what a pipeline is configured to read.
 ARCHIVE_TEMPLATE = "template.yaml"
 ARCHIVE_CONFIG = "config.json"  # the normalized TemplateConfiguration
+# The Source action of every stack pipeline: the sync pins its revision to the version it uploaded.
+SOURCE_ACTION_NAME = "Source"
 # Pipeline-level variables the sync sets on StartPipelineExecution, shown to approvers.
 PIPELINE_VARIABLES = ("CommitId", "CommitAuthor", "CommitSubject")
 # Environment variables the generated sync CodeBuild project sets for `changegate sync`.

@@ -88,7 +88,7 @@ def stack_pipeline(project: str, stack: LoadedStack, *, role_arn, artifact_bucke
         plan_configuration["Capabilities"] = ",".join(settings.capabilities)
     stages = [
         Stages(Name="Source", Actions=[_action(
-            "Source", "Source", "S3",
+            naming.SOURCE_ACTION_NAME, "Source", "S3",
             {"S3Bucket": source_bucket, "S3ObjectKey": naming.source_object_key(stack.name),
              # The sync starts the pipeline, pinned to the version it uploaded (decision 4).
              "PollForSourceChanges": "false"},

@@ -21,7 +21,7 @@ from sync.git import CommitInfo
 log = logging.getLogger(__name__)
 
 # The S3 source action of every stack pipeline (the generator names it; see generator/naming.py).
-SOURCE_ACTION_NAME: str = getattr(naming, "SOURCE_ACTION_NAME", "Source")
+SOURCE_ACTION_NAME = naming.SOURCE_ACTION_NAME
 # PipelineVariable.value: 1 to 1000 characters matching ``.*`` (no line breaks). CodePipeline is a
 # Java service, so its length counts UTF-16 code units and its ``.`` refuses \r, \u0085, \u2028 and
 # \u2029 as well as \n.
