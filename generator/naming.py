@@ -8,11 +8,13 @@ from __future__ import annotations
 
 import re
 
-PROJECT_RE = re.compile(r"^[a-z][a-z0-9-]{0,18}[a-z0-9]$")
+# Anchored with \A and \Z, never ^ and $: "$" also matches before a final newline, so
+# "acme\n" would pass a "$"-anchored pattern and end up inside an ARN.
+PROJECT_RE = re.compile(r"\A[a-z][a-z0-9-]{0,18}[a-z0-9]\Z")
 # A stack folder becomes part of a stack name: CloudFormation's rule, minus the prefix.
-STACK_FOLDER_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-CLOUDFORMATION_STACK_NAME_RE = re.compile(r"^[A-Za-z][A-Za-z0-9-]*$")
-CODEPIPELINE_NAME_RE = re.compile(r"^[A-Za-z0-9.@_-]+$")
+STACK_FOLDER_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9-]*\Z")
+CLOUDFORMATION_STACK_NAME_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9-]*\Z")
+CODEPIPELINE_NAME_RE = re.compile(r"\A[A-Za-z0-9.@_-]+\Z")
 
 # Names the project itself uses next to the stacks' ones: a stack folder may not take them, or
 # its stack or pipeline would be the bootstrap stack or the sync pipeline.
@@ -65,6 +67,21 @@ ARCHIVE_TEMPLATE = "template.yaml"
 ARCHIVE_CONFIG = "config.json"  # the normalized TemplateConfiguration
 # The Source action of every stack pipeline: the sync pins its revision to the version it uploaded.
 SOURCE_ACTION_NAME = "Source"
+
+# ---- The shape of a stack pipeline (generator/pipeline.py builds it, changegate/ reads it) ----
+
+SOURCE_STAGE = "Source"
+# Plan, approval and execution of one change set happen in ONE stage, actions ordered by RunOrder.
+# "Because each stage can process only one execution at a time, the stage is locked while in
+# progress" (CodePipeline user guide, concepts-how-it-works), and "After you execute a change set,
+# CloudFormation deletes any additional change sets that are associated with the stack"
+# (CloudFormation user guide, using-cfn-updating-stacks-changesets-execute). In separate stages a
+# queued execution would plan while the previous one waits for approval and lose its change set
+# when that one executes (../shared/notes/aws-fidelity.md, F4). In one stage it plans only after.
+CHANGE_STAGE = "Change"
+PLAN_ACTION = "CreateChangeSet"
+APPROVE_ACTION = "Approve"
+EXECUTE_ACTION = "ExecuteChangeSet"
 # Pipeline-level variables the sync sets on StartPipelineExecution, shown to approvers.
 PIPELINE_VARIABLES = ("CommitId", "CommitAuthor", "CommitSubject")
 # Environment variables the generated sync CodeBuild project sets for `changegate sync`.
@@ -100,7 +117,7 @@ def staging_bucket_name(account: str, region: str) -> str:
 # CodePipeline resolves this to the execution's UUID (36 characters) before CloudFormation sees it.
 EXECUTION_ID_VARIABLE = "#{codepipeline.PipelineExecutionId}"
 EXECUTION_ID_LENGTH = 36
-CHANGE_SET_NAME_RE = re.compile(r"^[a-zA-Z][-a-zA-Z0-9]*$")
+CHANGE_SET_NAME_RE = re.compile(r"\A[a-zA-Z][-a-zA-Z0-9]*\Z")
 MAX_ROLE_NAME = 64
 MAX_CONNECTION_NAME = 32
 
