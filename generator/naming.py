@@ -10,7 +10,10 @@ import re
 
 # Anchored with \A and \Z, never ^ and $: "$" also matches before a final newline, so
 # "acme\n" would pass a "$"-anchored pattern and end up inside an ARN.
-PROJECT_RE = re.compile(r"\A[a-z][a-z0-9-]{0,18}[a-z0-9]\Z")
+# A project name holds no hyphen: every IAM wildcard is "<project>-*", and with hyphens allowed
+# project "acme"'s "acme-*" would also cover project "acme-prod"'s stacks, pipelines and change
+# sets. Without them, "<project>-" is a prefix of no other project's names.
+PROJECT_RE = re.compile(r"\A[a-z][a-z0-9]{1,19}\Z")
 # A stack folder becomes part of a stack name: CloudFormation's rule, minus the prefix.
 STACK_FOLDER_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9-]*\Z")
 CLOUDFORMATION_STACK_NAME_RE = re.compile(r"\A[A-Za-z][A-Za-z0-9-]*\Z")
