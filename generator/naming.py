@@ -87,6 +87,11 @@ APPROVE_ACTION = "Approve"
 EXECUTE_ACTION = "ExecuteChangeSet"
 # Pipeline-level variables the sync sets on StartPipelineExecution, shown to approvers.
 PIPELINE_VARIABLES = ("CommitId", "CommitAuthor", "CommitSubject")
+# The longest value the sync sets for each (it shortens longer ones). CodePipeline resolves the
+# variables into the approval's CustomData, and "Maximum length of the action configuration value
+# ... 1000 characters" is not documented as applying before or after resolution (aws-fidelity
+# notes, F15): these bounds keep the resolved text within MAX_CUSTOM_DATA either way.
+PIPELINE_VARIABLE_MAX_LENGTHS = {"CommitId": 64, "CommitAuthor": 80, "CommitSubject": 120}
 # Environment variables the generated sync CodeBuild project sets for `changegate sync`.
 ENV_SOURCE_BUCKET = "CHANGEGATE_SOURCE_BUCKET"
 ENV_SOURCE_PREFIX = "CHANGEGATE_SOURCE_PREFIX"
