@@ -20,6 +20,7 @@ libyaml) falls back to the precise decoder, which reports it.
 from __future__ import annotations
 
 import json
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,8 +29,19 @@ import yaml
 
 from generator.problems import Problem, error
 
-# CloudFormation's limit for a template passed through S3, which is how CodePipeline passes it.
-MAX_DOCUMENT_BYTES = 1_048_576
+# CloudFormation's limit for a template passed through S3: "Template body size in an Amazon S3
+# object: 1 MB" (CloudFormation quotas), and 1 MB is 1,000,000 bytes there: a template of
+# 1,000,001 bytes is refused. No file changegate reads may be larger.
+MAX_DOCUMENT_BYTES = 1_000_000
+# A stack template reaches CloudFormation through CodePipeline's CloudFormation action, which takes
+# less: "The Cloudformation Action in the CodePipeline only allowing 512KB of template" (open since
+# 2022: github.com/aws-cloudformation/cloudformation-coverage-roadmap/issues/1023; aws-fidelity
+# notes, F10). 512,000 bytes is the conservative reading of "512KB".
+MAX_TEMPLATE_BYTES = 512_000
+TEMPLATE_LIMIT_NOTE = ("CodePipeline's CloudFormation action takes templates of at most 512 KB "
+                       "(cloudformation-coverage-roadmap issue 1023), less than CloudFormation's 1 MB")
+# JSON has no NaN or Infinity; Python's json module accepts them, CloudFormation refuses the template.
+_JSON_CONSTANT = re.compile(r'"(?:[^"\\]|\\.)*"|(-?Infinity|NaN)')
 
 
 @dataclass(frozen=True)
@@ -59,7 +71,9 @@ def key_line(mapping: Any, key: str) -> int | None:
 
 
 def read_document(path: Path, root: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES,
-                  stack: str | None = None, precise: bool = True) -> Document:
+                  stack: str | None = None, precise: bool = True,
+                  limit_note: str | None = None) -> Document:
+    """Read and decode ``path``; ``limit_note`` says where ``max_bytes`` comes from, for the message."""
     relpath = _relative(path, root)
 
     def failed(check: str, message: str, hint: str | None = None, line: int | None = None):
@@ -75,8 +89,9 @@ def read_document(path: Path, root: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES
         return failed("file-empty", "the file is empty",
                       "write the document, or delete the file")
     if len(raw) > max_bytes:
+        why = f" ({limit_note})" if limit_note else ""
         return failed("file-too-large",
-                      f"the file is {len(raw):,} bytes; the limit is {max_bytes:,} bytes",
+                      f"the file is {len(raw):,} bytes; the limit is {max_bytes:,} bytes{why}",
                       "split the stack (nested stacks) or move large blobs out of it")
     try:
         text = raw.decode("utf-8")
@@ -90,6 +105,14 @@ def read_document(path: Path, root: Path, *, max_bytes: int = MAX_DOCUMENT_BYTES
         return failed("yaml-alias", "YAML aliases (*name) are not accepted",
                       "CloudFormation rejects YAML anchors and aliases; write the value out",
                       line=alias_line)
+    if path.suffix == ".json":
+        constant = _json_constant(text)
+        if constant is not None:
+            word, line = constant
+            return failed("json-not-a-number", f"{word} is not a JSON value (CloudFormation refuses "
+                          "the document; only Python's JSON reader accepts it)",
+                          "write the number itself, or a string (\"NaN\") where text is meant",
+                          line=line)
     if not precise:
         fast = _fast_decode(text, path.suffix)
         if fast is not _UNDECIDED:
@@ -163,6 +186,16 @@ def _fast_decode(text: str, suffix: str) -> Any:
         return yaml.load(text, Loader=_FastCfnLoader)  # a SafeLoader: builds no Python objects
     except (_DuplicateKey, ValueError, yaml.YAMLError, TypeError, RecursionError):
         return _UNDECIDED
+
+
+def _json_constant(text: str) -> tuple[str, int] | None:
+    """The first NaN/Infinity outside a string, with its line, or None."""
+    if "NaN" not in text and "Infinity" not in text:
+        return None
+    for match in _JSON_CONSTANT.finditer(text):
+        if match.group(1):
+            return match.group(1), text.count("\n", 0, match.start()) + 1
+    return None
 
 
 def _first_alias_line(text: str) -> int | None:

@@ -8,12 +8,12 @@ parameters, missing required values, and values outside ``Type``, ``AllowedValue
 from __future__ import annotations
 
 import re
-import warnings
 from collections.abc import Callable, Mapping
 from typing import Any
 
 from generator.documents import key_line
-from generator.problems import Problem, error, warning
+from generator.patterns import MATCH_TIMEOUT_SECONDS, match_allowed_pattern
+from generator.problems import Problem, Severity, error, warning
 from generator.stack_config import TemplateConfiguration, as_parameter_string
 
 DYNAMIC_REFERENCE = re.compile(r"^\{\{resolve:[a-z-]+:.+\}\}$")
@@ -27,10 +27,18 @@ AWS_ID_PATTERNS = {
     "AWS::EC2::Image::Id": r"ami-[0-9a-f]{8,17}",
     "AWS::EC2::Instance::Id": r"i-[0-9a-f]{8,17}",
     "AWS::EC2::Volume::Id": r"vol-[0-9a-f]{8,17}",
-    "AWS::EC2::AvailabilityZone::Name": r"[a-z]{2}(-[a-z]+)+-\d[a-z]",
+    # a Region's zone (eu-west-1a), a Local Zone (us-west-2-lax-1a) or a Wavelength Zone
+    # (us-east-1-wl1-bos-wlz-1): "Local Zone names are the Region code followed by an identifier
+    # that indicates the location, for example us-west-2-lax-1a" (Local Zones user guide).
+    "AWS::EC2::AvailabilityZone::Name": r"[a-z]{2}(-[a-z]+)+-\d([a-z]|(-[a-z0-9]+)+-\d+[a-z]?)",
     "AWS::Route53::HostedZone::Id": r"Z[A-Z0-9]{1,32}",
 }
 NUMBER = re.compile(r"^[+-]?(\d+(\.\d*)?|\.\d+)([eE][+-]?\d+)?$")
+# "Parameter value: 4,096 bytes" (CloudFormation quotas, cloudformation-limits).
+MAX_PARAMETER_VALUE_BYTES = 4096
+
+# (message, hint, severity) of one finding about one value
+Finding = tuple[str, str | None, Severity]
 
 
 def check_parameters(template: Mapping, template_relpath: str, configuration: TemplateConfiguration,
@@ -52,9 +60,21 @@ def check_parameters(template: Mapping, template_relpath: str, configuration: Te
                 hint=f"did you mean {close[0]!r}?" if close else
                 "remove it, or declare it under Parameters in the template"))
             continue
-        for message, hint in _value_problems(name, value, spec):
-            problems.append(error(config_file, "parameter-value", message, key=f"Parameters.{name}",
-                                  line=line, hint=hint, stack=stack))
+        size = len(value.encode("utf-8"))
+        if size > MAX_PARAMETER_VALUE_BYTES:
+            problems.append(error(
+                config_file, "parameter-value-too-long",
+                f"{name}: the value is {size:,} bytes; CloudFormation accepts at most "
+                f"{MAX_PARAMETER_VALUE_BYTES:,} bytes per parameter value",
+                key=f"Parameters.{name}", line=line, stack=stack,
+                hint="keep large values out of parameters: an SSM parameter "
+                     "({{resolve:ssm:NAME}}) or an S3 object the template reads"))
+            continue
+        for message, hint, severity in _value_problems(name, value, spec):
+            check = "parameter-value" if severity is Severity.ERROR else "parameter-pattern-unchecked"
+            report = error if severity is Severity.ERROR else warning
+            problems.append(report(config_file, check, message, key=f"Parameters.{name}",
+                                   line=line, hint=hint, stack=stack))
         if _is_true(spec.get("NoEcho")) and not DYNAMIC_REFERENCE.match(value):
             problems.append(warning(
                 config_file, "parameter-noecho-literal",
@@ -75,7 +95,7 @@ def check_parameters(template: Mapping, template_relpath: str, configuration: Te
     return problems
 
 
-def _value_problems(name: str, value: str, spec: Mapping) -> list[tuple[str, str | None]]:
+def _value_problems(name: str, value: str, spec: Mapping) -> list[Finding]:
     if DYNAMIC_REFERENCE.match(value):
         return []  # resolved by CloudFormation at deploy time
     kind = str(spec.get("Type", "String"))
@@ -84,85 +104,78 @@ def _value_problems(name: str, value: str, spec: Mapping) -> list[tuple[str, str
     is_list = kind.startswith("List<") or kind == "CommaDelimitedList"
     items = [item.strip() for item in value.split(",")] if is_list else [value]
     element = kind[5:-1] if kind.startswith("List<") else kind
-    found: list[tuple[str, str | None]] = []
+    found: list[Finding] = []
     for item in items:
         found.extend(_item_problems(name, item, element, spec))
-        if found:
+        if any(severity is Severity.ERROR for *_, severity in found):
             break  # one bad item is enough to explain the problem
     if not is_list:
         found.extend(_length_problems(name, value, spec))
     return found
 
 
-def _item_problems(name: str, item: str, kind: str, spec: Mapping) -> list[tuple[str, str | None]]:
-    found = []
+def _item_problems(name: str, item: str, kind: str, spec: Mapping) -> list[Finding]:
+    found: list[Finding] = []
     allowed = spec.get("AllowedValues")
     if isinstance(allowed, list):
         choices = [as_parameter_string(v, allow_lists=False) for v in allowed]
         if item not in choices and not _same_number(kind, item, choices):
             found.append((f"{name}: {item!r} is not one of the AllowedValues",
-                          f"use one of: {', '.join(str(c) for c in choices)}"))
+                          f"use one of: {', '.join(str(c) for c in choices)}", Severity.ERROR))
     if kind == "Number":
         if not NUMBER.match(item):
-            found.append((f"{name}: {item!r} is not a number (Type: Number)", None))
+            found.append((f"{name}: {item!r} is not a number (Type: Number)", None, Severity.ERROR))
         else:
             found.extend(_range_problems(name, float(item), spec))
     pattern = AWS_ID_PATTERNS.get(kind)
     if pattern and not re.fullmatch(pattern, item):
-        found.append((f"{name}: {item!r} is not a valid {kind}", f"expected a value like {pattern}"))
+        found.append((f"{name}: {item!r} is not a valid {kind}", f"expected a value like {pattern}",
+                      Severity.ERROR))
     allowed_pattern = spec.get("AllowedPattern")
     if isinstance(allowed_pattern, str) and kind not in ("Number",):
         found.extend(_pattern_problems(name, item, allowed_pattern, spec))
     return found
 
 
-def _pattern_problems(name, item, pattern, spec):
-    compiled = _compile_java_pattern(pattern)
-    if compiled is None:
-        return []  # a Java-only construct: CloudFormation checks it; a crash here helps nobody
-    if compiled.fullmatch(item):
-        return []
+def _pattern_problems(name: str, item: str, pattern: str, spec: Mapping) -> list[Finding]:
+    result = match_allowed_pattern(pattern, item)
+    if result.timed_out:
+        return [(f"{name}: AllowedPattern {pattern!r} could not be checked against "
+                 f"{_shorten(item)!r}: matching took longer than {MATCH_TIMEOUT_SECONDS:g} s "
+                 "(the pattern backtracks catastrophically on this value)",
+                 "CloudFormation checks it at deploy time; a pattern without nested quantifiers "
+                 "(no (x+)* or (a|ab)+ shapes) can be checked here", Severity.WARNING)]
+    if result.matched is not False:
+        return []  # a Java-only construct: CloudFormation checks it; a guess here helps nobody
     described = spec.get("ConstraintDescription")
     return [(f"{name}: {item!r} does not match AllowedPattern {pattern!r}",
-             str(described) if described else None)]
+             str(described) if described else None, Severity.ERROR)]
 
 
-def _compile_java_pattern(pattern: str) -> re.Pattern | None:
-    """Compile a CloudFormation (Java) pattern with Python's engine, or give up quietly.
-
-    The two dialects agree on what templates use in practice; where they do not (possessive
-    quantifiers, ``\\p{javaLowerCase}``, ...) compilation fails and the value goes unchecked
-    here rather than being wrongly refused. Java's class intersection (``[a-z&&[^q]]``) and
-    nested classes compile in Python with another meaning and a FutureWarning: refused too.
-    """
-    with warnings.catch_warnings():
-        warnings.simplefilter("error", FutureWarning)
-        try:
-            return re.compile(pattern)
-        except (re.error, RecursionError, OverflowError, FutureWarning):
-            return None
+def _shorten(text: str, limit: int = 60) -> str:
+    return text if len(text) <= limit else text[:limit] + "..."
 
 
-def _range_problems(name: str, number: float, spec: Mapping) -> list[tuple[str, str | None]]:
-    found = []
+def _range_problems(name: str, number: float, spec: Mapping) -> list[Finding]:
+    found: list[Finding] = []
     for key, fails in (("MinValue", lambda n, bound: n < bound),
                        ("MaxValue", lambda n, bound: n > bound)):
         bound = _as_float(spec.get(key))
         if bound is not None and fails(number, bound):
             found.append((f"{name}: {_number_text(number)} is outside {key} {_number_text(bound)}",
-                          None))
+                          None, Severity.ERROR))
     return found
 
 
-def _length_problems(name: str, value: str, spec: Mapping) -> list[tuple[str, str | None]]:
-    found = []
+def _length_problems(name: str, value: str, spec: Mapping) -> list[Finding]:
+    found: list[Finding] = []
     checks: tuple[tuple[str, Callable[[int, float], bool]], ...] = (
         ("MinLength", lambda n, bound: n < bound), ("MaxLength", lambda n, bound: n > bound))
     for key, fails in checks:
         bound = _as_float(spec.get(key))
         if bound is not None and fails(len(value), bound):
             found.append((f"{name}: the value is {len(value)} characters, "
-                          f"outside {key} {_number_text(bound)}", None))
+                          f"outside {key} {_number_text(bound)}", None, Severity.ERROR))
     return found
 
 

@@ -14,7 +14,7 @@ from typing import Any
 from generator import naming
 from generator.config import PipelinesConfig, StackSettings
 from generator.discovery import StackSource
-from generator.documents import line_of, read_document
+from generator.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, line_of, read_document
 from generator.parameters import check_parameters
 from generator.problems import Problem, error
 from generator.stack_config import TemplateConfiguration, normalize_configuration
@@ -62,7 +62,8 @@ def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
     folder_relpath = f"stacks/{source.name}"
     problems = _name_problems(source.name, folder_relpath, stack_name, pipeline_name)
 
-    template_doc = read_document(source.template_path, root, stack=source.name, precise=precise)
+    template_doc = read_document(source.template_path, root, stack=source.name, precise=precise,
+                                 max_bytes=MAX_TEMPLATE_BYTES, limit_note=TEMPLATE_LIMIT_NOTE)
     problems.extend(template_doc.problems)
     template = template_doc.data
     if template is not None and not isinstance(template, Mapping):

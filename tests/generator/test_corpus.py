@@ -49,8 +49,14 @@ def _many_resources(root: Path, outside: Path) -> None:
 
 def _large_template(root: Path, outside: Path) -> None:
     body = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
-    filler = "".join(f"# {'x' * 97}\n" for _ in range(10_500))  # 10,500 lines of 100 bytes
+    # 6,000 lines of 100 bytes: over CodePipeline's 512 KB, under CloudFormation's 1 MB (F10)
+    filler = "".join(f"# {'x' * 97}\n" for _ in range(6_000))
     (root / "stacks/app/template.yaml").write_text(body + filler, encoding="utf-8")
+
+
+def _long_parameter_value(root: Path, outside: Path) -> None:
+    config = (root / "stacks/app/config.json").read_text("utf-8")
+    (root / "stacks/app/config.json").write_text(config.replace("demo-app-topic", "x" * 4097), "utf-8")
 
 
 def _empty_stack_folder(root: Path, outside: Path) -> None:
@@ -96,6 +102,7 @@ SETUP: dict[str, Callable[[Path, Path], None]] = {
     "utf16_config": _utf16_config,
     "many_resources": _many_resources,
     "large_template": _large_template,
+    "long_parameter_value": _long_parameter_value,
     "empty_stack_folder": _empty_stack_folder,
     "template_symlink_outside": _template_symlink_outside,
     "folder_symlink_outside": _folder_symlink_outside,

@@ -129,3 +129,62 @@ def test_no_pattern_or_value_crashes_the_check(pattern, value, kind):
     spec = {"Type": kind, "AllowedPattern": pattern, "MinLength": 1, "MaxValue": 3, "AllowedValues": [1, "a"]}
     problems = check(spec, value)
     assert all(p.check == "parameter-value" for p in problems)
+
+
+# ---- issue 9, item 1: a pattern that backtracks catastrophically never hangs validate ----
+
+# A widely copied e-mail pattern: nested quantifiers. Python's re takes about a second on a
+# 24-character near miss and doubles with each character; 40 characters would take days.
+EMAIL_PATTERN = (r"^([a-zA-Z0-9])(([\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}"
+                 r"(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$")
+# A shape the regex module's own safeguards do not defuse: only its timeout stops it.
+RUNAWAY_PATTERN = r"(a|aa)+$"
+
+
+def test_the_email_pattern_against_a_near_miss_is_decided_quickly():
+    import time
+    started = time.monotonic()
+    (problem,) = check({"Type": "String", "AllowedPattern": EMAIL_PATTERN}, "a" * 40 + "!")
+    assert time.monotonic() - started < 2
+    assert problem.check == "parameter-value" and "does not match AllowedPattern" in problem.message
+    assert check({"Type": "String", "AllowedPattern": EMAIL_PATTERN}, "john.smith@example.com") == []
+
+
+def test_a_runaway_match_is_a_warning_naming_file_key_and_pattern():
+    import time
+    started = time.monotonic()
+    (problem,) = check({"Type": "String", "AllowedPattern": RUNAWAY_PATTERN}, "a" * 60 + "!")
+    assert time.monotonic() - started < 2
+    assert (problem.check, problem.severity.value, problem.file, problem.key) == \
+        ("parameter-pattern-unchecked", "warning", "stacks/s/config.yaml", "Parameters.P")
+    assert RUNAWAY_PATTERN in problem.message and "could not be checked" in problem.message
+
+
+def test_patterns_use_java_ascii_classes():
+    # Java's \w is [a-zA-Z_0-9] unless the pattern asks for Unicode: CloudFormation refuses "café"
+    (problem,) = check({"Type": "String", "AllowedPattern": r"\w+"}, "café")
+    assert "does not match AllowedPattern" in problem.message
+
+
+# ---- issue 9, item 11: Local Zone and Wavelength Zone names are zone names ----
+
+@pytest.mark.parametrize("zone", ["us-west-2-lax-1a", "us-east-1-wl1-bos-wlz-1", "us-east-1-bos-1a",
+                                  "ap-northeast-1-wl1-nrt-wlz-1", "us-gov-west-1a", "cn-north-1b"])
+def test_local_and_wavelength_zones_are_availability_zone_names(zone):
+    assert check({"Type": "AWS::EC2::AvailabilityZone::Name"}, zone) == []
+    assert check({"Type": "List<AWS::EC2::AvailabilityZone::Name>"}, f"eu-west-1a,{zone}") == []
+
+
+@pytest.mark.parametrize("zone", ["us-west-2", "us-west-2-lax", "us-west-2-lax-", "use1-az1"])
+def test_not_a_zone_name(zone):
+    (problem,) = check({"Type": "AWS::EC2::AvailabilityZone::Name"}, zone)
+    assert "is not a valid AWS::EC2::AvailabilityZone::Name" in problem.message
+
+
+# ---- issue 9, item 12: CloudFormation's 4,096-byte parameter value limit ----
+
+def test_a_value_over_4096_bytes_is_refused():
+    assert check({"Type": "String"}, "x" * 4096) == []
+    (problem,) = check({"Type": "String"}, "é" * 2049)  # 4,098 bytes in UTF-8, 2,049 characters
+    assert (problem.check, problem.key, problem.line) == ("parameter-value-too-long", "Parameters.P", 7)
+    assert "4,098 bytes" in problem.message and "4,096" in problem.message

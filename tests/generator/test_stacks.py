@@ -89,10 +89,21 @@ def test_resource_limit_at_the_boundary(minimal_repo):
 def test_template_size_limit_at_the_boundary(minimal_repo):
     def sized(n: int) -> str:
         return TEMPLATE + "#" * (n - len(TEMPLATE) - 1) + "\n"
-    _, problems = load(add_stack(minimal_repo, "full", sized(1_048_576)), "full")
+    # CodePipeline's CloudFormation action takes 512 KB (aws-fidelity notes, F10), not 1 MB
+    _, problems = load(add_stack(minimal_repo, "full", sized(512_000)), "full")
     assert problems == []
-    _, problems = load(add_stack(minimal_repo, "over", sized(1_048_577)), "over")
+    _, problems = load(add_stack(minimal_repo, "over", sized(512_001)), "over")
     assert checks(problems) == ["file-too-large"]
+    assert "512,001 bytes; the limit is 512,000 bytes" in problems[0].message
+    assert "CodePipeline's CloudFormation action" in problems[0].message
+
+
+def test_a_template_of_1_000_000_bytes_is_refused_even_as_yaml_config(minimal_repo):
+    # CloudFormation's "1 MB" is 1,000,000 bytes; no document changegate reads may be larger
+    add_stack(minimal_repo, "big", TEMPLATE, config="Parameters: {}\n" + "#" * 1_000_000 + "\n")
+    _, problems = load(minimal_repo, "big")
+    assert checks(problems) == ["file-too-large"]
+    assert "the limit is 1,000,000 bytes" in problems[0].message
 
 
 def test_an_unusable_template_gives_no_stack_but_config_problems_are_still_reported(minimal_repo):
