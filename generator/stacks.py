@@ -12,9 +12,10 @@ from pathlib import Path
 from typing import Any
 
 from generator import naming
+from generator.capabilities import missing_capabilities, required_capabilities
 from generator.config import PipelinesConfig, StackSettings
 from generator.discovery import StackSource
-from generator.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, line_of, read_document
+from generator.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, key_line, line_of, read_document
 from generator.parameters import check_parameters
 from generator.problems import Problem, error
 from generator.stack_config import TemplateConfiguration, normalize_configuration
@@ -74,6 +75,9 @@ def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
         template = None
     if template is not None:
         problems.extend(_template_problems(template, template_doc.relpath, source.name))
+        if not settings.disabled:  # no pipeline, no Plan to fail
+            problems.extend(_capability_problems(template, template_doc.relpath, source.name,
+                                                 settings.capabilities))
 
     configuration, config_relpath = TemplateConfiguration(), None
     if source.config_path is not None:
@@ -130,3 +134,34 @@ def _template_problems(template: Mapping, relpath: str, stack: str) -> list[Prob
                       key="Resources", line=line_of(resources), stack=stack,
                       hint="split the stack, for example into nested stacks")]
     return []
+
+
+def _capability_problems(template: Mapping, relpath: str, stack: str,
+                         granted: tuple[str, ...]) -> list[Problem]:
+    """Each capability the template needs and the stack's pipeline does not acknowledge."""
+    problems = []
+    setting = f"stacks.{stack}.capabilities"
+    for need in missing_capabilities(required_capabilities(template), granted):
+        others = f" (and {need.count - 1} more)" if need.count > 1 else ""
+        problems.append(error(
+            relpath, "capability-missing",
+            f"{need.where} ({need.why}){others} needs {need.capability}, which the stack's pipeline "
+            f"does not acknowledge ({setting} in pipelines/config.yaml: "
+            f"{', '.join(granted) or 'none'}); the change set would fail at Plan with "
+            "InsufficientCapabilities",
+            key=need.where, line=_line_of_path(template, need.where), stack=stack,
+            hint=f"an owner adds {need.capability} to {setting} in pipelines/config.yaml "
+                 "(or to defaults.capabilities for every stack)"))
+    return problems
+
+
+def _line_of_path(template: Mapping, where: str) -> int | None:
+    node: Any = template
+    line = line_of(template)
+    for part in where.split("."):
+        if isinstance(node, Mapping) and part in node:
+            line = key_line(node, part) or line
+            node = node[part]
+        else:
+            break
+    return line
