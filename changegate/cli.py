@@ -26,6 +26,7 @@ COMMANDS = {
     "approve": "changegate.commands.approve:approve",
     "reject": "changegate.commands.approve:reject",
     "stop": "changegate.commands.stop:stop",
+    "preview": "changegate.commands.preview:preview",
 }
 
 
