@@ -17,7 +17,9 @@ from botocore.exceptions import ClientError
 from changegate.aws import aws_call, error_code
 from changegate.changesets import ChangeSet, describe_change_set
 from changegate.pipeline_state import (
+    SKIPPED_NOTE,
     PendingApproval,
+    PipelineState,
     execution_variables,
     planned_change_set,
     read_state,
@@ -63,8 +65,7 @@ def read_request(codepipeline: Any, cfn: Any, *, project: str, pipeline: str, st
     """The approval pending on ``pipeline`` and its change set; ``NothingPendingError`` when none."""
     state = read_state(codepipeline, pipeline)
     if state.pending is None:
-        where = f" (it is in {state.current_stage}: {state.stage_status})" if state.current_stage else ""
-        raise NothingPendingError(f"no approval is pending on pipeline {pipeline}{where}")
+        raise NothingPendingError(f"no approval is pending on pipeline {pipeline}{_whereabouts(state)}")
     pending = state.pending
     stack_name, change_set_name = planned_change_set(codepipeline, project, pipeline,
                                                      pending.execution_id, stack)
@@ -72,6 +73,14 @@ def read_request(codepipeline: Any, cfn: Any, *, project: str, pipeline: str, st
     variables = execution_variables(codepipeline, pipeline, pending.execution_id)
     commit, author, subject = (variables.get(name) for name in PIPELINE_VARIABLES)
     return ApprovalRequest(pending, stack_name, change_set, commit, author, subject)
+
+
+def _whereabouts(state: PipelineState) -> str:
+    if state.current_stage:
+        return f" (it is at {state.where}: {state.stage_status})"
+    if state.skipped:
+        return f" (its last run, {state.skipped}, was {SKIPPED_NOTE})"
+    return ""
 
 
 def decide(codepipeline: Any, request: ApprovalRequest, *, approve: bool, summary: str) -> datetime | None:

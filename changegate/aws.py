@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import logging
 import os
+import re
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from typing import Any, TypeVar
@@ -33,9 +34,24 @@ log = logging.getLogger(__name__)
 
 F = TypeVar("F", bound=Callable[..., Any])
 
-# Throttling is expected when status reads 150 pipelines: let botocore back off and retry.
-CLIENT_CONFIG = Config(retries={"mode": "standard", "max_attempts": 10},
+# Bounded retries (issue 9, item 13). botocore's "standard" mode retries throttling and transient
+# errors (HTTP 500, 502, 503, 504) with exponential backoff; with 10 retries an endpoint answering
+# 502 kept a command busy for about 20 seconds per call before it said anything. Three attempts in
+# all ("total_max_attempts" counts the first request, "max_attempts" would not) still ride out a
+# throttled burst while status reads 150 pipelines (8 threads), and fail within seconds otherwise.
+# Timeouts: botocore's default is 60 s each; no operator call needs more than a few seconds.
+MAX_ATTEMPTS = 3
+CONNECT_TIMEOUT = 5
+READ_TIMEOUT = 30
+CLIENT_CONFIG = Config(retries={"mode": "standard", "total_max_attempts": MAX_ATTEMPTS},
+                       connect_timeout=CONNECT_TIMEOUT, read_timeout=READ_TIMEOUT,
                        user_agent_extra="changegate")
+# What a proxy, a captive portal or a load balancer answers instead of AWS.
+HTML_START = re.compile(r"\A\s*(?:<!doctype\s+html|<html|<head|<body|<title|<center|<h1)", re.IGNORECASE)
+HTML_TITLE = re.compile(r"<title[^>]*>(.*?)</title>", re.IGNORECASE | re.DOTALL)
+HTML_TAG = re.compile(r"<[^>]+>")
+NOT_AWS_HINT = ("a proxy or gateway answered instead of AWS: check HTTPS_PROXY/HTTP_PROXY, "
+                "AWS_ENDPOINT_URL and --region")
 
 DENIED = frozenset({"AccessDenied", "AccessDeniedException", "UnauthorizedOperation",
                     "AuthorizationError", "UnauthorizedException"})
@@ -143,16 +159,33 @@ def aws_call(action: str, resource: str) -> Iterator[None]:
         raise AwsError(f"{action} on {resource}: cannot reach {exc.kwargs.get('endpoint_url')}; "
                        "check --region, AWS_ENDPOINT_URL and the network") from exc
     except ResponseParserError as exc:
-        # an endpoint answered with something that is not AWS (an emulator's HTML 500 page)
-        first = str(exc).splitlines()[0][:100]
-        raise AwsError(f"{action} on {resource} failed: the reply is not an AWS response ({first})") from exc
+        # an endpoint answered with something that is not AWS (an emulator's or a proxy's HTML page)
+        text = str(exc)
+        what = f"an HTML page ({html_summary(text)})" if "<html" in text.lower() else \
+            f"something else ({one_line(text.splitlines()[0], 100)})"
+        raise AwsError(f"{action} on {resource} failed: the reply is not an AWS response but "
+                       f"{what}; {NOT_AWS_HINT}") from exc
     except BotoCoreError as exc:
-        raise AwsError(f"{action} on {resource} failed: {exc}") from exc
+        raise AwsError(f"{action} on {resource} failed: {one_line(str(exc))}") from exc
 
 
 def translate(exc: ClientError, action: str, resource: str) -> AwsError:
     code = error_code(exc)
     message = exc.response.get("Error", {}).get("Message", "") or str(exc)
+    metadata = exc.response.get("ResponseMetadata", {})
+    content_type = str(metadata.get("HTTPHeaders", {}).get("content-type", ""))
+    if HTML_START.match(message) or content_type.lower().startswith("text/html"):
+        # Not AWS. A JSON service's error parser puts the page into Message verbatim (many lines);
+        # an XML service's parser reads the page as XML and leaves "Unknown" (its title in "head")
+        # a retried 5xx keeps only the HTTP reason phrase ("Bad Gateway")
+        head = exc.response.get("head")
+        title = head.get("title") if isinstance(head, dict) else None
+        summary = (html_summary(message) if HTML_START.match(message)
+                   else f'"{one_line(title or message, 80)}"')
+        status = metadata.get("HTTPStatusCode") or code or "?"
+        return AwsError(f"{action} on {resource} failed: the endpoint answered HTTP {status} with an "
+                        f"HTML page ({summary}), not an AWS response; {NOT_AWS_HINT}")
+    message = one_line(message, 500)
     if code in DENIED:
         return AccessDeniedError(f"AccessDenied: {action} on {resource} is not allowed for these credentials "
                         f"({message}); ask for {action} on {resource}, or use --profile with a role "
@@ -164,3 +197,16 @@ def translate(exc: ClientError, action: str, resource: str) -> AwsError:
         return CredentialsError(f"{code}: AWS rejected the credentials for {action} on {resource}; "
                         f"{CREDENTIALS_HINT}")
     return AwsError(f"{code or 'Error'}: {action} on {resource} failed: {message}")
+
+
+def html_summary(page: str) -> str:
+    """An HTML page in a few words: its title, else its text, on one line."""
+    title = HTML_TITLE.search(page)
+    text = title.group(1) if title else HTML_TAG.sub(" ", page)
+    return f"\"{one_line(text, 80)}\""
+
+
+def one_line(text: str, limit: int = 300) -> str:
+    """``text`` with its whitespace collapsed, at most ``limit`` characters."""
+    flat = " ".join(text.split())
+    return flat if len(flat) <= limit else flat[:limit - 3] + "..."

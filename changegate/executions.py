@@ -29,17 +29,20 @@ class StopResult:
 
 def current_execution(codepipeline: Any, pipeline: str, execution_id: str | None = None) -> str:
     """The execution to stop: the one given, or the only one running. Several running: ask which."""
-    running = read_state(codepipeline, pipeline).running
+    state = read_state(codepipeline, pipeline)
+    running = state.running
+    listed = ", ".join(f"{e} {state.position(e)}" for e in running)
     if execution_id is not None:
         if execution_id not in running:
             raise UsageError(f"execution {execution_id} is not running on {pipeline}; running: "
-                             f"{', '.join(running) or 'none'}")
+                             f"{listed or 'none'}")
         return execution_id
     if not running:
         raise UsageError(f"nothing is running on pipeline {pipeline}: no execution to stop")
     if len(running) > 1:
+        # QUEUED mode: one execution holds the Change stage, the others wait to enter it
         raise UsageError(f"{len(running)} executions are in progress on {pipeline} "
-                         f"({', '.join(running)}): pick one with --execution ID")
+                         f"({listed}): pick one with --execution ID")
     return running[0]
 
 

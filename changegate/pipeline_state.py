@@ -1,7 +1,17 @@
-"""Where each of the project's pipelines stands: state, current stage, pending approval, last run.
+"""Where each of the project's pipelines stands: state, current action, pending approval, last run.
 
 CodePipeline's console shows one pipeline at a time; this reads all of them (every page of
-ListPipelines, filtered to the project by name) into plain rows a command renders.
+ListPipelines, filtered to the project) into plain rows a command renders.
+
+A stack pipeline has two stages (generator/pipeline.py, names in generator/naming.py): ``Source``,
+then ONE ``Change`` stage whose actions run in order: CreateChangeSet, Approve, the stack-policy
+function, ExecuteChangeSet. So "where an execution is" is a stage AND an action
+(``Change/Approve``), and executions queued behind it wait to enter the Change stage.
+
+Which pipelines are the project's: ``<project>-<folder>`` for a folder of the repository (project
+names hold no hyphen, so ``<project>-`` is no other project's prefix); a pipeline of that form
+without a folder counts only when it has the stack pipeline's stages (Source, Change), so a
+hand-made ``acme-tools`` pipeline in the same account is never listed as ``acme``'s.
 """
 
 from __future__ import annotations
@@ -17,12 +27,25 @@ from botocore.exceptions import ClientError
 
 from changegate.aws import AccessDeniedError, CredentialsError, aws_call, error_code, paginate
 from generator.errors import AwsError
-from generator.naming import PIPELINE_VARIABLES, change_set_name_for, folder_of_pipeline
+from generator.naming import (
+    CHANGE_STAGE,
+    PIPELINE_VARIABLES,
+    PLAN_ACTION,
+    SOURCE_ACTION_NAME,
+    SOURCE_STAGE,
+    change_set_name_for,
+    folder_of_pipeline,
+)
 
 log = logging.getLogger(__name__)
 
-SOURCE_ACTION = "Source"
 PLAN_MODE = "CHANGE_SET_REPLACE"
+# "When a stage is skipped, the stage status is Skipped, and the action status is Didn't Run"
+# (CodePipeline user guide, stage-conditions). The Change stage's entry condition skips every run
+# the sync did not start (CommitId "unknown": a pipeline's creation run, a console "Release change").
+SKIPPED = "Skipped"
+SKIPPED_NOTE = "skipped: not started by the sync"
+TROUBLED = ("Failed", "Stopped", "Stopping", "Cancelled")
 
 
 @dataclass(frozen=True)
@@ -57,13 +80,41 @@ class Execution:
 
 @dataclass(frozen=True)
 class PipelineState:
-    """What GetPipelineState says: the stage an execution is in, and a pending approval."""
+    """What GetPipelineState says: where executions are, what waits, and a pending approval."""
 
     pipeline: str
     current_stage: str | None
     stage_status: str | None
     pending: PendingApproval | None
     running: tuple[str, ...]  # execution ids in progress (or queued), in stage order
+    current_action: str | None = None  # the action running (or failed) in current_stage
+    # executions waiting to enter a stage (QUEUED mode): (execution id, stage name)
+    queued: tuple[tuple[str, str], ...] = ()
+    skipped: str | None = None  # the newest execution whose Change stage was skipped
+    stages: tuple[str, ...] = ()  # the pipeline's stage names, in order
+    positions: tuple[tuple[str, str], ...] = ()  # (execution id, "Change/Approve") in a stage
+
+    @property
+    def where(self) -> str | None:
+        """``Change/Approve``: the stage and the action the furthest execution is at."""
+        if self.current_stage is None:
+            return None
+        return f"{self.current_stage}/{self.current_action}" if self.current_action else self.current_stage
+
+    @property
+    def is_stack_pipeline(self) -> bool:
+        """True for the shape changegate generates for a stack (Source, then Change)."""
+        return self.stages[:2] == (SOURCE_STAGE, CHANGE_STAGE)
+
+    def position(self, execution_id: str) -> str:
+        """Where one execution is: ``at Change/Approve`` or ``queued before Change``."""
+        for found, where in self.positions:
+            if found == execution_id:
+                return f"at {where}"
+        for found, stage in self.queued:
+            if found == execution_id:
+                return f"queued before {stage}"
+        return "in progress"
 
 
 def list_project_pipelines(codepipeline: Any, project: str) -> dict[str, str]:
@@ -94,30 +145,60 @@ def parse_state(pipeline: str, response: dict[str, Any]) -> PipelineState:
     stages = response.get("stageStates", [])
     pending = None
     running: list[str] = []
+    queued: list[tuple[str, str]] = []
+    positions: list[tuple[str, str]] = []
     active, troubled = [], []
+    skipped = None
     for stage in stages:
+        name = stage.get("stageName", "")
         latest = stage.get("latestExecution") or {}
-        if latest.get("status") == "InProgress":
+        status = latest.get("status")
+        if status == "InProgress":
             active.append(stage)
             running.append(latest["pipelineExecutionId"])
-        elif latest.get("status") in ("Failed", "Stopped", "Stopping", "Cancelled"):
+            action = _action_with(stage, ("InProgress",))
+            positions.append((latest["pipelineExecutionId"], f"{name}/{action}" if action else name))
+        elif status in TROUBLED:
             troubled.append(stage)
-        # executions queued at this stage's entry (QUEUED mode)
-        running.extend(e["pipelineExecutionId"] for e in stage.get("inboundExecutions", [])
-                       if e.get("status") == "InProgress")
+        elif status == SKIPPED and name == CHANGE_STAGE:
+            skipped = latest.get("pipelineExecutionId")
+        # executions waiting to enter this stage (QUEUED mode); older responses carry only one
+        inbound = list(stage.get("inboundExecutions") or [])
+        if stage.get("inboundExecution"):
+            inbound.append(stage["inboundExecution"])
+        for waiting in inbound:
+            if waiting.get("status") == "InProgress":
+                queued.append((waiting["pipelineExecutionId"], name))
+                running.append(waiting["pipelineExecutionId"])
         for action in stage.get("actionStates", []):
             execution = action.get("latestExecution") or {}
-            # only a manual approval carries a token; it is open while InProgress
-            if execution.get("status") == "InProgress" and execution.get("token") and latest:
+            # only a manual approval carries a token; it is open while InProgress, in a stage the
+            # execution is still in (the stage lock: the stage's latest execution is the one waiting)
+            if execution.get("status") == "InProgress" and execution.get("token") and status == "InProgress":
                 pending = PendingApproval(
-                    pipeline=pipeline, stage=stage["stageName"], action=action["actionName"],
+                    pipeline=pipeline, stage=name, action=action["actionName"],
                     token=execution["token"], execution_id=latest["pipelineExecutionId"],
                     since=execution.get("lastStatusChange"))
     # the furthest stage something runs in; else where the last run stopped; else idle
     current = (active or troubled or [None])[-1]
+    action = None
+    if current is not None:
+        wanted = ("InProgress",) if current in active else ("Failed", "Abandoned")
+        action = _action_with(current, wanted)
     return PipelineState(pipeline, current and current.get("stageName"),
                          current and current["latestExecution"]["status"], pending,
-                         tuple(dict.fromkeys(running)))
+                         tuple(dict.fromkeys(running)), current_action=action,
+                         queued=tuple(dict.fromkeys(queued)), skipped=skipped,
+                         stages=tuple(stage.get("stageName", "") for stage in stages),
+                         positions=tuple(positions))
+
+
+def _action_with(stage: dict[str, Any], statuses: tuple[str, ...]) -> str | None:
+    """The first action of ``stage`` (in RunOrder, as GetPipelineState lists them) in ``statuses``."""
+    for action in stage.get("actionStates", []):
+        if (action.get("latestExecution") or {}).get("status") in statuses:
+            return action.get("actionName")
+    return None
 
 
 def last_execution(codepipeline: Any, pipeline: str) -> Execution | None:
@@ -131,7 +212,7 @@ def last_execution(codepipeline: Any, pipeline: str) -> Execution | None:
     execution_id = summary["pipelineExecutionId"]
     status = summary.get("status", "")
     version = next((r.get("revisionId") for r in summary.get("sourceRevisions", [])
-                    if r.get("actionName") == SOURCE_ACTION), None)
+                    if r.get("actionName") == SOURCE_ACTION_NAME), None)
     variables = execution_variables(codepipeline, pipeline, execution_id)
     commit, author, subject = (variables.get(name) for name in PIPELINE_VARIABLES)
     return Execution(execution_id=execution_id, status=status, started=summary.get("startTime"),
@@ -149,14 +230,19 @@ def execution_variables(codepipeline: Any, pipeline: str, execution_id: str) -> 
 
 def planned_change_set(codepipeline: Any, project: str, pipeline: str, execution_id: str,
                        default_stack: str) -> tuple[str, str]:
-    """(stack, change set name) the Plan action of this execution created.
+    """(stack, change set name) the CreateChangeSet action of this execution created.
 
-    Read from the action's resolved configuration (ListActionExecutions), so what is shown is
-    what that execution really made; the naming convention is the fallback when it is missing.
+    Read from that action's resolved configuration (ListActionExecutions filtered to this
+    execution), so what is shown is what this execution really made, never a queued neighbour's;
+    the naming convention is the fallback when it is missing.
     """
     with aws_call("codepipeline:ListActionExecutions", f"pipeline {pipeline} execution {execution_id}"):
         for detail in paginate(codepipeline, "list_action_executions", "actionExecutionDetails",
                                pipelineName=pipeline, filter={"pipelineExecutionId": execution_id}):
+            if (detail.get("stageName"), detail.get("actionName")) != (CHANGE_STAGE, PLAN_ACTION):
+                continue
+            if detail.get("pipelineExecutionId", execution_id) != execution_id:
+                continue
             action_input = detail.get("input", {})
             provider = action_input.get("actionTypeId", {}).get("provider")
             resolved = action_input.get("resolvedConfiguration") or action_input.get("configuration") or {}
@@ -180,6 +266,12 @@ class PipelineStatus:
     change_summary: Any = None  # ChangeSummary of the pending approval's change set, when known
     change_set: str | None = None
     error: str | None = None  # a per-pipeline read failure, shown in its row
+    pending_commit: str | None = None  # the commit of the execution waiting for approval
+
+    @property
+    def skipped(self) -> bool:
+        """The last run ended with its Change stage skipped: the sync did not start it."""
+        return bool(self.state and self.last and self.state.skipped == self.last.execution_id)
 
     @property
     def pending(self) -> PendingApproval | None:
@@ -229,7 +321,7 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
         wanted = set(only)
         folders = [f for f in folders if f in wanted]
 
-    def one(folder: str) -> PipelineStatus:
+    def one(folder: str) -> PipelineStatus | None:
         stack = stacks.get(folder) or f"{project}-{folder}"
         pipeline = pipelines.get(folder)
         if pipeline is None:
@@ -237,25 +329,38 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
         note = None if folder in stacks else "stack removed from stacks/"
         try:
             state = read_state(codepipeline, pipeline)
+            if folder not in stacks and not state.is_stack_pipeline:
+                # named like ours but not shaped like ours: someone else's pipeline, not an orphan
+                log.debug("pipeline %s is not a changegate stack pipeline (stages %s): not listed",
+                          pipeline, ", ".join(state.stages))
+                return None
             last = last_execution(codepipeline, pipeline)
-            summary = change_set = None
-            if state.pending is not None and change_summary is not None:
-                stack_name, change_set = planned_change_set(codepipeline, project, pipeline,
-                                                            state.pending.execution_id, stack)
-                summary = change_summary(stack_name, change_set)
+            summary = change_set = pending_commit = None
+            if state.pending is not None:
+                waiting = state.pending.execution_id
+                if last is not None and last.execution_id == waiting:
+                    pending_commit = last.commit
+                else:  # a newer execution is queued behind the one waiting for approval
+                    pending_commit = execution_variables(codepipeline, pipeline, waiting).get(
+                        PIPELINE_VARIABLES[0])
+                if change_summary is not None:
+                    stack_name, change_set = planned_change_set(codepipeline, project, pipeline,
+                                                                waiting, stack)
+                    summary = change_summary(stack_name, change_set)
         except (AccessDeniedError, CredentialsError):
             raise  # the same for every pipeline: one clear message, not 150 rows of it
         except AwsError as exc:
             return PipelineStatus(folder, stack, pipeline, note=note, error=str(exc))
         return PipelineStatus(folder, stack, pipeline, note=note, state=state, last=last,
-                              change_summary=summary, change_set=change_set)
+                              change_summary=summary, change_set=change_set,
+                              pending_commit=pending_commit)
 
     if workers <= 1:
         rows = [one(folder) for folder in folders]
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             rows = list(pool.map(one, folders))
-    return StatusReport(tuple(rows))
+    return StatusReport(tuple(row for row in rows if row is not None))
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -12,10 +12,10 @@ from typing import Any
 
 import click
 
-from changegate.aws import AccessDeniedError, CredentialsError, aws_from_context, aws_options
+from changegate.aws import AccessDeniedError, CredentialsError, aws_from_context, aws_options, one_line
 from changegate.changesets import ChangeSummary, describe_change_set
 from changegate.options import format_option, root_option
-from changegate.pipeline_state import PipelineStatus, StatusReport, read_status
+from changegate.pipeline_state import SKIPPED, SKIPPED_NOTE, PipelineStatus, StatusReport, read_status
 from changegate.render import age, table, when
 from changegate.targets import resolve, stack_folders, stack_names
 from generator.config import load_config
@@ -35,8 +35,9 @@ log = logging.getLogger(__name__)
 @click.pass_context
 def status(ctx: click.Context, root: Path, stacks: tuple[str, ...], watch: bool, interval: int,
            profile: str | None, region: str | None, output_format: str) -> int:
-    """One table for all the project's pipelines (or only STACK...): state, current stage,
-    pending approval and its change set, last execution, commit and object version."""
+    """One table for all the project's pipelines (or only STACK...): state, where the furthest
+    execution is (Change/Approve) and how many wait behind it, pending approval and its change set,
+    last execution, commit and object version. A run the sync did not start shows as Skipped."""
     config = load_config(root)
     names = stack_names(config, stack_folders(root))
     only = [resolve(config, root, name).folder for name in stacks] or None
@@ -79,7 +80,7 @@ def as_text(project: str, report: StatusReport, now: datetime) -> str:
              f"{report.in_progress} in progress   ({when(now)})"]
     if not rows:
         return "\n".join([*lines, "no stacks and no pipelines"])
-    headers = ["STACK", "STATE", "STAGE", "PENDING APPROVAL", "LAST START", "LAST END", "COMMIT",
+    headers = ["STACK", "STATE", "WHERE", "PENDING APPROVAL", "LAST START", "LAST END", "COMMIT",
                "OBJECT VERSION", "NOTE"]
     lines.append(table(headers, [_row(r, now) for r in rows]))
     return "\n".join(lines)
@@ -91,15 +92,20 @@ def _row(row: PipelineStatus, now: datetime) -> list[str]:
         state = "-"
     elif row.error:
         state = "unknown"
+    elif row.skipped:
+        state = SKIPPED  # the execution itself may read Succeeded: say what really happened
     else:
         state = last.status if last else "never run"
-    stage = row.state.current_stage if row.state and row.state.current_stage else "-"
+    where = row.state.where if row.state and row.state.where else "-"
+    if row.state and row.state.queued:
+        where += f" (+{len(row.state.queued)} queued)"
     pending = "-"
     if row.pending is not None:
         summary = row.change_summary.short() if row.change_summary else "change set unknown"
-        pending = f"{age(row.pending.since, now)}: {summary}"
-    note = row.error or row.note or ""
-    return [row.stack, state, stage, pending, when(last.started if last else None),
+        commit = f" (commit {row.pending_commit[:8]})" if row.pending_commit else ""
+        pending = f"{age(row.pending.since, now)}: {summary}{commit}"
+    note = one_line(row.error, 400) if row.error else row.note or (SKIPPED_NOTE if row.skipped else "")
+    return [row.stack, state, where, pending, when(last.started if last else None),
             when(last.ended if last else None), (last.commit or "-")[:8] if last else "-",
             (last.object_version or "-")[:12] if last else "-", note]
 
@@ -113,10 +119,14 @@ def as_json(project: str, report: StatusReport) -> dict[str, Any]:
             "folder": r.folder, "stack": r.stack, "pipeline": r.pipeline, "note": r.note,
             "error": r.error,
             "current_stage": r.state.current_stage if r.state else None,
+            "current_action": r.state.current_action if r.state else None,
             "stage_status": r.state.stage_status if r.state else None,
+            "queued": [{"execution_id": e, "before_stage": stage}
+                       for e, stage in (r.state.queued if r.state else ())],
+            "skipped": r.skipped,
             "pending_approval": None if r.pending is None else {
                 "execution_id": r.pending.execution_id, "stage": r.pending.stage,
-                "action": r.pending.action,
+                "action": r.pending.action, "commit": r.pending_commit,
                 "since": r.pending.since.isoformat() if r.pending.since else None,
                 "change_set": r.change_set,
                 "summary": r.change_summary.to_json() if r.change_summary else None},

@@ -14,6 +14,14 @@ from typing import Any
 from botocore.stub import Stubber
 
 from changegate.aws import Aws
+from generator.naming import (
+    APPROVE_ACTION,
+    CHANGE_STAGE,
+    EXECUTE_ACTION,
+    PLAN_ACTION,
+    SOURCE_ACTION_NAME,
+    SOURCE_STAGE,
+)
 
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
@@ -30,47 +38,88 @@ def token_for(n: int) -> str:
     return f"{n:08x}-aaaa-4bbb-8ccc-ddddeeeeffff"
 
 
-def state(pipeline: str, *, pending: int | None = None, running: int | None = None,
-          running_stage: str = "Plan", failed: int | None = None, queued: tuple[int, ...] = ()) -> dict:
-    """GetPipelineState of a Source -> Plan -> Approve -> Execute pipeline.
+# The Change stage's actions in RunOrder (generator/pipeline.py): the stack-policy function's
+# name is the generator's business; changegate never reads it, so any name does here.
+POLICY_ACTION = "ApplyStackPolicy"
+CHANGE_ACTIONS = (PLAN_ACTION, APPROVE_ACTION, POLICY_ACTION, EXECUTE_ACTION)
 
-    ``pending``: execution n waits at Approve; ``running``: execution n is in ``running_stage``;
-    ``failed``: execution n failed in Plan. Other stages show an older, successful execution.
+
+def _action_state(name: str, status: str = "Succeeded", **extra: Any) -> dict:
+    return {"actionName": name, "latestExecution": {
+        "actionExecutionId": f"{name.lower()}-old", "status": status,
+        "lastStatusChange": NOW - timedelta(days=2), **extra}}
+
+
+def state(pipeline: str, *, pending: int | None = None, running: int | None = None,
+          running_action: str = PLAN_ACTION, failed: int | None = None, failed_action: str = PLAN_ACTION,
+          queued: tuple[int, ...] = (), skipped: int | None = None) -> dict:
+    """GetPipelineState of a stack pipeline: stage Source, then ONE stage Change whose actions run in
+    RunOrder (CreateChangeSet, Approve, the stack-policy function, ExecuteChangeSet).
+
+    ``pending``: execution n waits at Change/Approve; ``running``: execution n runs
+    ``running_action`` (Source: still in the Source stage); ``failed``: execution n failed at
+    ``failed_action``; ``queued``: executions waiting to enter the Change stage (QUEUED mode: the
+    stage is locked by the one inside); ``skipped``: execution n's Change stage was skipped by its
+    entry condition (a run the sync did not start). Otherwise the stages show an older, successful run.
     """
     old = uuid_for(1)
-    stages = {name: {"stageName": name,
-                     "inboundTransitionState": {"enabled": True},
-                     "actionStates": [{"actionName": action, "latestExecution": {
-                         "actionExecutionId": f"{name.lower()}-old", "status": "Succeeded",
-                         "lastStatusChange": NOW - timedelta(days=2)}}],
-                     "latestExecution": {"pipelineExecutionId": old, "status": "Succeeded"}}
-              for name, action in (("Source", "Source"), ("Plan", "CreateChangeSet"),
-                                   ("Approve", "Approve"), ("Execute", "ExecuteChangeSet"))}
+    source = {"stageName": SOURCE_STAGE, "inboundTransitionState": {"enabled": True},
+              "actionStates": [_action_state(SOURCE_ACTION_NAME)],
+              "latestExecution": {"pipelineExecutionId": old, "status": "Succeeded"}}
+    change = {"stageName": CHANGE_STAGE, "inboundTransitionState": {"enabled": True},
+              "actionStates": [_action_state(name) for name in CHANGE_ACTIONS],
+              "latestExecution": {"pipelineExecutionId": old, "status": "Succeeded"}}
+    actions = {a["actionName"]: a for a in change["actionStates"]}
+
+    def reach_change(n: int, status: str) -> None:
+        source["latestExecution"] = {"pipelineExecutionId": uuid_for(n), "status": "Succeeded"}
+        change["latestExecution"] = {"pipelineExecutionId": uuid_for(n), "status": status}
+
+    def until(action: str, status: str, **extra: Any) -> None:
+        for name in CHANGE_ACTIONS:  # earlier actions of this run succeeded, later ones show the old run
+            if name == action:
+                actions[name]["latestExecution"].update(status=status, actionExecutionId=f"{name}-now",
+                                                        **extra)
+                return
+            actions[name]["latestExecution"].update(actionExecutionId=f"{name}-now")
+
+    if skipped is not None:
+        reach_change(skipped, "Skipped")
+        change["beforeEntryConditionState"] = {
+            "latestExecution": {"status": "Failed", "summary": "Variable check failed: CommitId"},
+            "conditionStates": [{"latestExecution": {"status": "Failed",
+                                                     "lastStatusChange": NOW - timedelta(hours=1)},
+                                 "ruleStates": [{"ruleName": "StartedBySync", "latestExecution": {
+                                     "ruleExecutionId": "rule-1", "status": "Failed",
+                                     "summary": "unknown EQ unknown",
+                                     "lastStatusChange": NOW - timedelta(hours=1)}}]}]}
     if failed is not None:
-        for name in ("Source", "Plan"):
-            stages[name]["latestExecution"] = {"pipelineExecutionId": uuid_for(failed),
-                                               "status": "Succeeded" if name == "Source" else "Failed"}
-        stages["Plan"]["actionStates"][0]["latestExecution"].update(
-            status="Failed", errorDetails={"code": "JobFailed", "message": "Template format error"})
+        reach_change(failed, "Failed")
+        until(failed_action, "Failed", errorDetails={"code": "JobFailed", "message": "Template format error"})
     if running is not None:
-        for name in ("Source", "Plan", "Approve", "Execute"):
-            stages[name]["latestExecution"] = {"pipelineExecutionId": uuid_for(running),
-                                               "status": "Succeeded"}
-            if name == running_stage:
-                stages[name]["latestExecution"]["status"] = "InProgress"
-                stages[name]["actionStates"][0]["latestExecution"]["status"] = "InProgress"
-                break
+        if running_action == SOURCE_ACTION_NAME:
+            source["latestExecution"] = {"pipelineExecutionId": uuid_for(running), "status": "InProgress"}
+            source["actionStates"][0]["latestExecution"]["status"] = "InProgress"
+        else:
+            reach_change(running, "InProgress")
+            until(running_action, "InProgress")
     if pending is not None:
-        for name in ("Source", "Plan", "Approve"):
-            stages[name]["latestExecution"] = {"pipelineExecutionId": uuid_for(pending),
-                                               "status": "InProgress" if name == "Approve" else "Succeeded"}
-        stages["Approve"]["actionStates"][0]["latestExecution"] = {
-            "actionExecutionId": "approve-1", "status": "InProgress", "token": token_for(pending),
-            "lastStatusChange": NOW - timedelta(hours=2, minutes=3)}
+        reach_change(pending, "InProgress")
+        until(APPROVE_ACTION, "InProgress", token=token_for(pending),
+              lastStatusChange=NOW - timedelta(hours=2, minutes=3))
     if queued:
-        stages["Plan"]["inboundExecutions"] = [{"pipelineExecutionId": uuid_for(n), "status": "InProgress"}
-                                               for n in queued]
-    return {"pipelineName": pipeline, "pipelineVersion": 1, "stageStates": list(stages.values()),
+        change["inboundExecutions"] = [{"pipelineExecutionId": uuid_for(n), "status": "InProgress",
+                                        "type": "STANDARD"} for n in queued]
+    return {"pipelineName": pipeline, "pipelineVersion": 1, "stageStates": [source, change],
+            "created": NOW - timedelta(days=30), "updated": NOW - timedelta(days=30)}
+
+
+def foreign_state(pipeline: str) -> dict:
+    """GetPipelineState of a pipeline someone made by hand: Source, Build (not changegate's shape)."""
+    stages = [{"stageName": name, "actionStates": [_action_state(action)],
+               "latestExecution": {"pipelineExecutionId": uuid_for(1), "status": "Succeeded"}}
+              for name, action in (("Source", "Checkout"), ("Build", "Compile"))]
+    return {"pipelineName": pipeline, "pipelineVersion": 3, "stageStates": stages,
             "created": NOW - timedelta(days=30), "updated": NOW - timedelta(days=30)}
 
 
@@ -78,7 +127,7 @@ def executions(n: int, status: str = "Succeeded", version: str = "3sL4kqtJlcpXro
     summary = {"pipelineExecutionId": uuid_for(n), "status": status,
                "startTime": NOW - timedelta(hours=3), "executionMode": "QUEUED",
                "executionType": "STANDARD",
-               "sourceRevisions": [{"actionName": "Source", "revisionId": version,
+               "sourceRevisions": [{"actionName": SOURCE_ACTION_NAME, "revisionId": version,
                                     "revisionSummary": "network.zip"}],
                "trigger": {"triggerType": "StartPipelineExecution",
                            "triggerDetail": "arn:aws:sts::123456789012:assumed-role/acme-sync/x"}}
@@ -100,7 +149,7 @@ def execution(pipeline: str, n: int, commit: str = "9fceb02d0ae598e95dc970b74767
 
 
 def action_executions(pipeline: str, n: int, stack: str, project: str = "acme") -> dict:
-    """ListActionExecutions for one execution: the Plan action's resolved configuration."""
+    """ListActionExecutions for one execution: the CreateChangeSet action's resolved configuration."""
     def detail(stage: str, action: str, category: str, provider: str, configuration: dict) -> dict:
         resolved = {k: v.replace("#{codepipeline.PipelineExecutionId}", uuid_for(n))
                     for k, v in configuration.items()}
@@ -116,8 +165,8 @@ def action_executions(pipeline: str, n: int, stack: str, project: str = "acme") 
             "ChangeSetName": f"{project}-#{{codepipeline.PipelineExecutionId}}",
             "TemplatePath": "SourceArtifact::template.yaml"}
     return {"actionExecutionDetails": [
-        detail("Plan", "CreateChangeSet", "Deploy", "CloudFormation", plan),
-        detail("Source", "Source", "Source", "S3",
+        detail(CHANGE_STAGE, PLAN_ACTION, "Deploy", "CloudFormation", plan),
+        detail(SOURCE_STAGE, SOURCE_ACTION_NAME, "Source", "S3",
                {"S3Bucket": "acme-source", "S3ObjectKey": "stacks/x.zip"}),
     ]}
 

@@ -8,6 +8,7 @@ from cg_stubs import NOW, token_for, uuid_for
 
 from changegate.approvals import ApprovalRaceError, NothingPendingError, decide, read_request
 from generator.errors import AwsError
+from generator.naming import APPROVE_ACTION, CHANGE_STAGE, EXECUTE_ACTION, PLAN_ACTION
 
 PIPELINE, STACK = "acme-network", "acme-network"
 
@@ -26,7 +27,7 @@ def test_read_request_binds_the_execution_its_change_set_and_commit(stubs):
     stubs.verify()
     assert request.pending.execution_id == uuid_for(7)
     assert request.pending.token == token_for(7)
-    assert (request.pending.stage, request.pending.action) == ("Approve", "Approve")
+    assert (request.pending.stage, request.pending.action) == (CHANGE_STAGE, APPROVE_ACTION)
     assert request.pending.since == NOW.replace(hour=9, minute=57)
     assert request.change_set.name == f"acme-{uuid_for(7)}"
     assert request.commit == "9fceb02d0ae598e95dc970b74767f19372d61af8"
@@ -39,9 +40,9 @@ def test_read_request_binds_the_execution_its_change_set_and_commit(stubs):
 
 
 def test_nothing_pending_is_refused(stubs):
-    stubs.get_pipeline_state(PIPELINE, running=3, running_stage="Plan")
+    stubs.get_pipeline_state(PIPELINE, running=3, running_action=PLAN_ACTION)
     with pytest.raises(NothingPendingError, match="no approval is pending on pipeline acme-network "
-                                                  r"\(it is in Plan: InProgress\)"):
+                                                  r"\(it is at Change/CreateChangeSet: InProgress\)"):
         read_request(stubs.codepipeline, stubs.cloudformation, project="acme", pipeline=PIPELINE,
                      stack=STACK)
 
@@ -50,7 +51,7 @@ def test_approve_sends_exactly_the_token_of_the_execution_shown(stubs):
     request = pending_request(stubs)
     stubs.get_pipeline_state(PIPELINE, pending=7)  # re-read right before deciding: unchanged
     stubs.cp.add_response("put_approval_result", {"approvedAt": NOW}, {
-        "pipelineName": PIPELINE, "stageName": "Approve", "actionName": "Approve",
+        "pipelineName": PIPELINE, "stageName": CHANGE_STAGE, "actionName": APPROVE_ACTION,
         "result": {"summary": "looks right", "status": "Approved"}, "token": token_for(7)})
     assert decide(stubs.codepipeline, request, approve=True, summary="looks right") == NOW
     stubs.verify()
@@ -60,7 +61,7 @@ def test_reject_sends_rejected(stubs):
     request = pending_request(stubs)
     stubs.get_pipeline_state(PIPELINE, pending=7)
     stubs.cp.add_response("put_approval_result", {"approvedAt": NOW}, {
-        "pipelineName": PIPELINE, "stageName": "Approve", "actionName": "Approve",
+        "pipelineName": PIPELINE, "stageName": CHANGE_STAGE, "actionName": APPROVE_ACTION,
         "result": {"summary": "replaces the VPC", "status": "Rejected"}, "token": token_for(7)})
     decide(stubs.codepipeline, request, approve=False, summary="replaces the VPC")
     stubs.verify()
@@ -77,7 +78,7 @@ def test_a_newer_execution_racing_in_is_refused_and_nothing_is_sent(stubs):
 
 def test_an_approval_decided_meanwhile_is_refused(stubs):
     request = pending_request(stubs)
-    stubs.get_pipeline_state(PIPELINE, running=7, running_stage="Execute")
+    stubs.get_pipeline_state(PIPELINE, running=7, running_action=EXECUTE_ACTION)
     with pytest.raises(ApprovalRaceError, match="no longer pending"):
         decide(stubs.codepipeline, request, approve=False, summary="no")
 
@@ -99,7 +100,7 @@ def test_a_denied_approval_names_the_action_and_the_pipeline(stubs):
         "User: arn:aws:sts::123456789012:assumed-role/Dev/x is not authorized to perform: "
         "codepipeline:PutApprovalResult", http_status_code=400)
     with pytest.raises(AwsError, match=r"^AccessDenied: codepipeline:PutApprovalResult on pipeline "
-                                       r"acme-network action Approve/Approve is not allowed"):
+                                       r"acme-network action Change/Approve is not allowed"):
         decide(stubs.codepipeline, request, approve=True, summary="ok")
 
 

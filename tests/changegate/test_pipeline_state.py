@@ -70,8 +70,9 @@ def test_status_of_150_pipelines(stubs):
     by_folder = {r.folder: r for r in report.rows}
     assert by_folder["brandnew"].note == "no pipeline yet" and by_folder["brandnew"].pipeline is None
     assert by_folder["stack149"].note == "stack removed from stacks/"
-    assert by_folder["stack001"].state.current_stage == "Plan"
+    assert by_folder["stack001"].state.where == "Change/CreateChangeSet"
     assert by_folder["stack001"].state.stage_status == "Failed"
+    assert by_folder["stack050"].state.where == "Change/Approve"
     assert by_folder["stack050"].pending.execution_id == uuid_for(52)
     assert by_folder["stack050"].change_summary == "summary"
     assert summaries == [(f"acme-stack{i:03d}", f"acme-{uuid_for(i + 2)}") for i in (0, 50, 100)]
@@ -121,4 +122,5 @@ def test_a_missing_pipeline_is_one_rows_error(stubs):
 def test_queued_executions_count_as_running():
     parsed = parse_state("acme-network", state("acme-network", pending=7, queued=(8, 9)))
     assert set(parsed.running) == {uuid_for(7), uuid_for(8), uuid_for(9)}
-    assert parsed.current_stage == "Approve"
+    assert parsed.where == "Change/Approve"
+    assert parsed.queued == ((uuid_for(8), "Change"), (uuid_for(9), "Change"))

@@ -9,6 +9,8 @@ from datetime import timedelta
 
 from cg_stubs import NOW, token_for, uuid_for
 
+from generator.naming import APPROVE_ACTION, CHANGE_STAGE, EXECUTE_ACTION
+
 PIPELINE = "acme-network"
 CHANGE_SET = f"acme-{uuid_for(7)}"
 
@@ -50,16 +52,16 @@ def test_status_table(stubs, repo, run):
     assert result.exit_code == 0, result.error
     lines = result.stdout.splitlines()
     assert lines[0].startswith("acme: 4 stacks; 1 pending approval, 1 failed, 1 in progress")
-    assert lines[1].split() == ["STACK", "STATE", "STAGE", "PENDING", "APPROVAL", "LAST", "START", "LAST",
+    assert lines[1].split() == ["STACK", "STATE", "WHERE", "PENDING", "APPROVAL", "LAST", "START", "LAST",
                                 "END", "COMMIT", "OBJECT", "VERSION", "NOTE"]
     rows = {line.split()[0]: line for line in lines[2:]}
     assert set(rows) == {"acme-database", "LegacyNetwork", "acme-network", "acme-removed"}
     assert "2h03m: +1 ~2 -0 replaces 2" in rows["acme-network"]
-    assert "Approve" in rows["acme-network"] and "9fceb02d" in rows["acme-network"]
+    assert "Change/Approve" in rows["acme-network"] and "9fceb02d" in rows["acme-network"]
     assert "no pipeline yet" in rows["LegacyNetwork"]
     assert "Failed" in rows["acme-removed"] and "stack removed from stacks/" in rows["acme-removed"]
     # the table is aligned: every column starts at the same offset on every row
-    column = lines[1].index("STAGE")
+    column = lines[1].index("WHERE")
     assert all(line[column - 2:column] == "  " for line in lines[2:])
 
 
@@ -118,7 +120,7 @@ def test_approve_after_confirmation(stubs, repo, run):
     stub_pending(stubs)
     stubs.get_pipeline_state(PIPELINE, pending=7)
     stubs.cp.add_response("put_approval_result", {"approvedAt": NOW}, {
-        "pipelineName": PIPELINE, "stageName": "Approve", "actionName": "Approve",
+        "pipelineName": PIPELINE, "stageName": CHANGE_STAGE, "actionName": APPROVE_ACTION,
         "result": {"summary": "CIDR change agreed in CHG-42", "status": "Approved"}, "token": token_for(7)})
     result = run(["approve", "network", "--root", str(repo), "--comment", "CIDR change agreed in CHG-42"],
                  aws=stubs.aws, input="y\n")
@@ -149,7 +151,7 @@ def test_reject_with_yes_and_json(stubs, repo, run):
     stub_pending(stubs)
     stubs.get_pipeline_state(PIPELINE, pending=7)
     stubs.cp.add_response("put_approval_result", {"approvedAt": NOW}, {
-        "pipelineName": PIPELINE, "stageName": "Approve", "actionName": "Approve",
+        "pipelineName": PIPELINE, "stageName": CHANGE_STAGE, "actionName": APPROVE_ACTION,
         "result": {"summary": f"Rejected with changegate after reviewing change set {CHANGE_SET}",
                    "status": "Rejected"}, "token": token_for(7)})
     result = run(["reject", "network", "--root", str(repo), "--yes", "--format", "json"], aws=stubs.aws)
@@ -168,7 +170,7 @@ def test_approve_of_an_adopted_stack_reads_its_own_stack(stubs, repo, run):
 
 
 def test_stop_the_running_execution(stubs, repo, run):
-    stubs.get_pipeline_state(PIPELINE, running=5, running_stage="Execute")
+    stubs.get_pipeline_state(PIPELINE, running=5, running_action=EXECUTE_ACTION)
     stubs.cp.add_response("stop_pipeline_execution", {"pipelineExecutionId": uuid_for(5)}, {
         "pipelineName": PIPELINE, "pipelineExecutionId": uuid_for(5), "abandon": True,
         "reason": "wrong commit"})
