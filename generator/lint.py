@@ -11,10 +11,12 @@ template, so each worker process lints a batch of templates with one Runner, as
 
 from __future__ import annotations
 
+import logging
 import multiprocessing
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures.process import BrokenProcessPool
 from pathlib import Path
 
 from generator.problems import Problem, Severity, error
@@ -23,6 +25,7 @@ from generator.stacks import LoadedStack
 CFNLINTRC_NAMES = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
 # The rule id of a finding that says cfn-lint itself could not run (a bad region in .cfnlintrc...).
 LINT_FAILED = "cfn-lint-failed"
+log = logging.getLogger(__name__)
 MAX_BATCH = 200  # templates per Runner: its set-up is amortised well before that
 
 # A lint finding as plain values, so it crosses the process boundary cheaply.
@@ -46,20 +49,65 @@ def lint_stacks(stacks: Sequence[LoadedStack], root: Path, *, jobs: int | None =
     workers = max(1, min(jobs or os.cpu_count() or 1, len(by_path)))
     batches = _batches(list(by_path), workers)
     findings: list[Finding] = []
-    if workers == 1:
-        for batch in batches:
-            findings.extend(lint_batch(batch, rc))
-            _advance(progress, batch, by_path)
-    else:
-        # fork: the children start with cfn-lint already imported (a second of start-up each)
-        methods = multiprocessing.get_all_start_methods()
-        context = multiprocessing.get_context("fork" if "fork" in methods else None)
-        with ProcessPoolExecutor(max_workers=workers, mp_context=context) as pool:
-            futures = [(batch, pool.submit(lint_batch, batch, rc)) for batch in batches]
-            for batch, future in futures:
-                findings.extend(future.result())
-                _advance(progress, batch, by_path)
+
+    def done(batch_findings: list[Finding], batch: list[str]) -> None:
+        findings.extend(batch_findings)
+        _advance(progress, batch, by_path)
+
+    # what the pool did not lint (all of it when there is no pool) is linted here, in this process
+    rest = _lint_in_processes(batches, rc, workers, done) if workers > 1 else batches
+    for batch in rest:
+        done(lint_batch(batch, rc), batch)
     return [_problem(finding, by_path) for finding in findings]
+
+
+def _lint_in_processes(batches: list[list[str]], rc: str, workers: int,
+                       done: Callable[[list[Finding], list[str]], None]) -> list[list[str]]:
+    """Lint ``batches`` in a pool of ``workers`` processes; return the batches it could not lint.
+
+    Where processes cannot share a lock the pool cannot work. AWS Lambda, and so CodeBuild's
+    Lambda compute, has no /dev/shm: "you can't use multiprocessing.Queue or multiprocessing.Pool"
+    (AWS, quoted in github.com/DataDog/dd-trace-py/issues/7251), and creating the pool's queue
+    fails at ``_multiprocessing.SemLock`` with "OSError: [Errno 38] Function not implemented"
+    (github.com/nalepae/pandarallel/issues/128; notes/aws-fidelity.md, F2). No environment
+    variable says so reliably, so this tries, and on failure leaves the work to the caller.
+    """
+    # fork: the children start with cfn-lint already imported (a second of start-up each)
+    methods = multiprocessing.get_all_start_methods()
+    context = multiprocessing.get_context("fork" if "fork" in methods else None)
+    try:
+        pool = ProcessPoolExecutor(max_workers=workers, mp_context=context)
+    except (OSError, NotImplementedError) as exc:
+        # OSError: the pool's queues and their locks (no shared memory); NotImplementedError:
+        # concurrent.futures found no usable semaphores on this system
+        log.warning("linting in one process: cannot create a pool of %d lint processes (%s)",
+                    workers, _reason(exc))
+        return batches
+    finished, reason = 0, None
+    try:
+        try:
+            futures = [pool.submit(lint_batch, batch, rc) for batch in batches]
+        except (OSError, NotImplementedError) as exc:  # fork itself, or a lock of a new worker
+            reason = f"cannot start {workers} lint processes ({_reason(exc)})"
+            futures = []
+        for batch, future in zip(batches, futures, strict=False):  # none if the pool never started
+            try:
+                result = future.result()
+            except BrokenProcessPool as exc:  # a worker died (out of memory, killed)
+                reason = f"a lint process died ({_reason(exc)})"
+                break
+            done(result, batch)
+            finished += 1
+    finally:
+        pool.shutdown(wait=True, cancel_futures=True)
+    if reason is None:
+        return []
+    log.warning("linting in one process: %s", reason)
+    return batches[finished:]
+
+
+def _reason(exc: BaseException) -> str:
+    return f"{type(exc).__name__}: {exc}" if str(exc) else type(exc).__name__
 
 
 def _batches(paths: list[str], workers: int) -> list[list[str]]:

@@ -101,3 +101,61 @@ def test_lint_only_the_named_stacks(lint_repo):
 
 def test_lint_stacks_with_nothing_to_lint(minimal_repo):
     assert lint_stacks([], minimal_repo) == []
+
+
+# ---- one process where processes cannot share a lock (CodeBuild's Lambda compute, F2) ----
+
+def no_shared_memory(monkeypatch) -> None:
+    """Locks fail as on AWS Lambda, which has no /dev/shm: at ``_multiprocessing.SemLock``."""
+    import _multiprocessing
+    import multiprocessing
+
+    class SemLock(_multiprocessing.SemLock):  # keeps SEM_VALUE_MAX and the rest
+        def __new__(cls, *args, **kwargs):
+            raise OSError(38, "Function not implemented")
+
+    monkeypatch.setattr(_multiprocessing, "SemLock", SemLock)
+    with pytest.raises(OSError):  # the patch is where multiprocessing really fails
+        multiprocessing.get_context("fork").Lock()
+
+
+def test_without_locks_linting_falls_back_to_one_process(lint_repo, monkeypatch, caplog):
+    serial = lint_findings(lint_repo, jobs=1)
+    no_shared_memory(monkeypatch)
+    progress: list[str] = []
+    with caplog.at_level("WARNING", logger="generator.lint"):
+        fallback = lint_findings(lint_repo, jobs=3, progress=progress.append)
+    assert fallback == serial and len(serial) == 2  # every stack linted, E3002 and W2001 found
+    assert sorted(progress) == ["app", "app", "broken", "broken", "noisy", "noisy"]
+    (record,) = [r for r in caplog.records if r.name == "generator.lint"]
+    assert record.levelname == "WARNING"
+    assert record.getMessage() == ("linting in one process: cannot create a pool of 3 lint processes "
+                                   "(OSError: [Errno 38] Function not implemented)")
+
+
+def test_when_lint_processes_die_the_rest_is_linted_here(lint_repo, monkeypatch, caplog):
+    import os
+
+    import generator.lint as lint
+
+    serial = lint_findings(lint_repo, jobs=1)
+    real, parent = lint.lint_batch, os.getpid()
+
+    def dies_in_a_worker(paths, rc_file):
+        if os.getpid() != parent:
+            os._exit(3)  # as the kernel's out-of-memory killer would end it
+        return real(paths, rc_file)
+
+    # the pool pickles the function by name: the forked workers find this one under that name
+    dies_in_a_worker.__module__, dies_in_a_worker.__qualname__ = real.__module__, real.__qualname__
+    monkeypatch.setattr(lint, "lint_batch", dies_in_a_worker)
+    with caplog.at_level("WARNING", logger="generator.lint"):
+        assert lint_findings(lint_repo, jobs=2) == serial
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "generator.lint"]
+    assert message.startswith("linting in one process: a lint process died (BrokenProcessPool")
+
+
+def test_a_working_pool_logs_nothing(lint_repo, caplog):
+    with caplog.at_level("DEBUG", logger="generator.lint"):
+        assert len(lint_findings(lint_repo, jobs=2)) == 2
+    assert [r for r in caplog.records if r.name == "generator.lint"] == []
