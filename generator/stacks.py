@@ -16,6 +16,7 @@ from generator.capabilities import missing_capabilities, required_capabilities
 from generator.config import PipelinesConfig, StackSettings
 from generator.discovery import StackSource
 from generator.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, key_line, line_of, read_document
+from generator.literals import literal_problems
 from generator.parameters import check_parameters
 from generator.problems import Problem, error
 from generator.stack_config import TemplateConfiguration, normalize_configuration
@@ -88,6 +89,8 @@ def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
             configuration, config_problems = normalize_configuration(
                 config_doc.data, config_relpath, source.name)
             problems.extend(config_problems)
+            problems.extend(literal_problems(config_doc.raw.decode("utf-8"), source.config_path.suffix,
+                                             config_relpath, source.name))
     if template is None:
         return None, problems
     problems.extend(check_parameters(template, template_doc.relpath, configuration,
