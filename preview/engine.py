@@ -315,14 +315,18 @@ def _changed_export_values(stacks: dict) -> dict[Any, str]:
 def _find_importers(repo: GitRepository, head: str | None, scratch: Path, names: set,
                     stacks: dict) -> tuple[dict[str, set], dict[str, str]]:
     """Stacks outside the change that import any of ``names``, found by ``git grep``."""
-    candidates: set[str] = set()
-    for name in names:
-        fragment = _fragment(name)
-        patterns = [fragment] if fragment else ["ImportValue"]
-        for path in repo.grep_files(head, patterns, f"{STACKS_DIR}/"):
-            parts = path.split("/")
-            if len(parts) >= 3 and parts[1] not in stacks:
-                candidates.add(parts[1])
+    wanted = {name: _words(name) or ["ImportValue"] for name in names}
+    hits = repo.grep_words(head, sorted({w for words in wanted.values() for w in words}),
+                           f"{STACKS_DIR}/")
+    by_folder: dict[str, set[str]] = {}
+    for path, words in hits.items():
+        parts = path.split("/")
+        if len(parts) >= 3 and parts[1] not in stacks:
+            by_folder.setdefault(parts[1], set()).update(words)
+    # a folder can import a name only if every word of it is written somewhere in the folder
+    # (template or config); a name assembled from pieces written nowhere would be missed
+    candidates = {folder for folder, words in by_folder.items()
+                  if any(set(required) <= words for required in wanted.values())}
     if not candidates:
         return {}, {}
     target = scratch / "importers"
@@ -332,12 +336,11 @@ def _find_importers(repo: GitRepository, head: str | None, scratch: Path, names:
             {folder: loaded.stack_name for folder, loaded in side.stacks.items()})
 
 
-def _fragment(name: Any) -> str | None:
-    """The most distinctive literal word of an export name, to grep for its importers."""
+def _words(name: Any) -> list[str]:
+    """The literal words of an export name, to find its importers with ``git grep``."""
     if not isinstance(name, str):
-        return None
-    words = re.findall(r"[A-Za-z0-9_]{3,}", name)
-    return words[-1] if words else None
+        return []
+    return sorted(set(re.findall(r"[A-Za-z0-9_]{3,}", name)))
 
 
 def _name(name: Any) -> str:

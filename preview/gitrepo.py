@@ -86,21 +86,29 @@ class GitRepository:
             offset += size + 1  # the content is followed by a newline
         return blobs
 
-    def grep_files(self, commit: str | None, patterns: list[str], pathspec: str) -> list[str]:
-        """Files under ``pathspec`` containing every fixed string in ``patterns``.
+    def grep_words(self, commit: str | None, words: list[str],
+                   pathspec: str) -> dict[str, set[str]]:
+        """Which of ``words`` (fixed strings) each file under ``pathspec`` contains.
 
-        ``commit`` None searches the working tree (tracked and untracked files).
+        One ``git grep -o``; ``commit`` None searches the working tree (tracked and untracked).
         """
-        args = ["grep", "-l", "-z", "-F", "--all-match"]
-        for pattern in patterns:
-            args += ["-e", pattern]
-        if commit is None:
-            args.append("--untracked")
-        else:
-            args.append(commit)
+        if not words:
+            return {}
+        args = ["grep", "-o", "-z", "-F", "-I"]
+        for word in words:
+            args += ["-e", word]
+        args.append("--untracked" if commit is None else commit)
         out = self._git(*args, "--", pathspec, check=False)
         prefix = f"{commit}:" if commit else ""
-        return sorted(p[len(prefix):] if p.startswith(prefix) else p for p in _split(out))
+        found: dict[str, set[str]] = {}
+        for line in out.split(b"\n"):
+            path, _, match = line.partition(b"\0")
+            if not match:
+                continue
+            name = path.decode("utf-8", "surrogateescape")
+            found.setdefault(name[len(prefix):] if name.startswith(prefix) else name,
+                             set()).add(match.decode("utf-8", "replace"))
+        return found
 
 
 def _split(out: bytes) -> list[str]:
