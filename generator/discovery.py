@@ -34,6 +34,12 @@ def discover_stacks(root: Path) -> tuple[list[StackSource], list[Problem]]:
     reported and left out of the list, so the other stacks are still checked.
     """
     stacks_dir = root / STACKS_DIR
+    if stacks_dir.is_symlink():
+        # one problem for the folder, not one per stack folder seen through it
+        return [], [error(STACKS_DIR, "stacks-symlink",
+                          f"{STACKS_DIR}/ is a symbolic link (to {stacks_dir.resolve()})",
+                          hint="keep the stack folders in the repository itself: a pipeline deploys "
+                               "only what is reviewed here")]
     if not stacks_dir.is_dir():
         return [], [error(STACKS_DIR, "stacks-missing", f"no {STACKS_DIR}/ folder under {root}",
                           hint="create stacks/<name>/template.yaml for each stack")]
@@ -42,6 +48,8 @@ def discover_stacks(root: Path) -> tuple[list[StackSource], list[Problem]]:
     for entry in sorted(stacks_dir.iterdir()):
         relpath = f"{STACKS_DIR}/{entry.name}"
         if entry.name.startswith("."):
+            if entry.is_dir() and not entry.is_symlink():
+                problems.append(_dot_folder_problem(entry, relpath))
             continue  # .gitkeep, editor files
         if not entry.is_dir():
             problems.append(warning(relpath, "stacks-stray-file",
@@ -53,6 +61,16 @@ def discover_stacks(root: Path) -> tuple[list[StackSource], list[Problem]]:
         if source is not None:
             sources.append(source)
     return sources, problems
+
+
+def _dot_folder_problem(folder: Path, relpath: str) -> Problem:
+    """A dot-folder is never a stack; say so, loudly when it looks like one."""
+    message = "a folder whose name starts with a dot is not a stack and is not deployed"
+    hint = "stack folder names start with a letter: rename it, or move it out of stacks/"
+    if any((folder / name).exists() for name in TEMPLATE_NAMES):
+        return error(relpath, "stacks-dot-folder", message + ", although it holds a template",
+                     hint=hint)
+    return warning(relpath, "stacks-dot-folder", message, hint=hint)
 
 
 def _read_folder(folder: Path, relpath: str, real_root: Path):

@@ -81,20 +81,29 @@ def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
                                                  settings.capabilities))
 
     configuration, config_relpath = TemplateConfiguration(), None
+    config_loaded, retyped = True, set()
     if source.config_path is not None:
         config_doc = read_document(source.config_path, root, stack=source.name, precise=precise)
         config_relpath = config_doc.relpath
         problems.extend(config_doc.problems)
+        config_loaded = config_doc.data is not None
         if config_doc.data is not None:
             configuration, config_problems = normalize_configuration(
                 config_doc.data, config_relpath, source.name)
             problems.extend(config_problems)
-            problems.extend(literal_problems(config_doc.raw.decode("utf-8"), source.config_path.suffix,
-                                             config_relpath, source.name))
+            literal = literal_problems(config_doc.raw.decode("utf-8"), source.config_path.suffix,
+                                       config_relpath, source.name)
+            problems.extend(literal)
+            retyped = {p.key.split("[")[0] for p in literal if p.key}
     if template is None:
         return None, problems
-    problems.extend(check_parameters(template, template_doc.relpath, configuration,
-                                     config_relpath, source.name))
+    if config_loaded:
+        # a config that did not decode has no values: "no value here" would only add noise
+        problems.extend(
+            p for p in check_parameters(template, template_doc.relpath, configuration,
+                                        config_relpath, source.name)
+            # a retyped value is reported as written; its retyped form's problems would mislead
+            if not (p.check == "parameter-value" and p.key in retyped))
     return LoadedStack(source=source, settings=settings, stack_name=stack_name,
                        pipeline_name=pipeline_name, template_relpath=template_doc.relpath,
                        template_bytes=template_doc.raw, template=template,

@@ -37,11 +37,26 @@ def test_config_yml_is_a_config(tmp_path):
     assert source.config_path.name == "config.yml"
 
 
-def test_hidden_entries_are_ignored(tmp_path):
-    root = make(tmp_path, "stacks/a/template.yaml", "stacks/.gitkeep", "stacks/.cache/template.yaml")
+def test_hidden_files_are_ignored_and_hidden_folders_reported(tmp_path):
+    # issue 9, item 15: a dot-folder is reported, not silently skipped
+    root = make(tmp_path, "stacks/a/template.yaml", "stacks/.gitkeep", "stacks/.cache/template.yaml",
+                "stacks/.notes/README.md")
     sources, problems = discover_stacks(root)
     assert [s.name for s in sources] == ["a"]
-    assert problems == []
+    assert [(p.file, p.check, p.severity.value) for p in problems] == [
+        ("stacks/.cache", "stacks-dot-folder", "error"), ("stacks/.notes", "stacks-dot-folder", "warning")]
+    assert "holds a template" in problems[0].message
+
+
+def test_a_stacks_folder_that_is_a_link_is_reported_once(tmp_path):
+    # issue 9, item 15: once, as such, not once per stack seen through it
+    elsewhere = make(tmp_path / "elsewhere", "stacks/a/template.yaml", "stacks/b/template.yaml")
+    (tmp_path / "repo").mkdir()
+    (tmp_path / "repo/stacks").symlink_to(elsewhere / "stacks", target_is_directory=True)
+    sources, problems = discover_stacks(tmp_path / "repo")
+    assert sources == []
+    assert [(p.file, p.check) for p in problems] == [("stacks", "stacks-symlink")]
+    assert "stacks/ is a symbolic link" in problems[0].message
 
 
 def test_missing_stacks_folder(tmp_path):
