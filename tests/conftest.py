@@ -6,7 +6,10 @@ that a test can write one bad file over it and assert exactly what is reported.
 
 from __future__ import annotations
 
+import os
+import site
 import sys
+import sysconfig
 import textwrap
 from pathlib import Path
 
@@ -19,6 +22,32 @@ import pytest
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 if str(PROJECT_ROOT) not in sys.path:
     sys.path.insert(0, str(PROJECT_ROOT))
+
+
+def find_console_script(name: str) -> Path:
+    """The console script ``name`` installed for the interpreter running the tests.
+
+    Never the first one on ``PATH``: that may be another, older installation (a global
+    ``moto_server``, a ``changegate`` from another checkout), and the test would silently check
+    it instead. A missing script is a broken installation, so this fails instead of skipping.
+    """
+    folders = [Path(sysconfig.get_path("scripts")), Path(sys.executable).parent]
+    if site.ENABLE_USER_SITE:  # `pip install --user` puts scripts in the user scheme's folder
+        folders.append(Path(sysconfig.get_path("scripts", f"{os.name}_user")))
+    for folder in dict.fromkeys(folders):
+        path = folder / name
+        if path.is_file() and os.access(path, os.X_OK):
+            return path
+    pytest.fail(f"the console script {name!r} of {sys.executable} is in none of "
+                f"{', '.join(str(f) for f in dict.fromkeys(folders))}: install the project with its "
+                f"test extras into this environment (pip install -e '.[test]')", pytrace=False)
+
+
+@pytest.fixture(scope="session")
+def console_script():
+    """``console_script("moto_server")``: the path of this interpreter's console script ``name``."""
+    return find_console_script
+
 
 MINIMAL_PIPELINES_CONFIG = textwrap.dedent("""\
     project: demo

@@ -5,20 +5,14 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
-import sys
 import time
 import urllib.request
-from pathlib import Path
 
 import boto3
 import pytest
 from sync_fixtures import BUCKET, PROJECT, Aws, Repo
-
-MOTO_SERVER = shutil.which("moto_server") or str(Path(sys.executable).with_name("moto_server"))
-CHANGEGATE = shutil.which("changegate") or str(Path(sys.executable).with_name("changegate"))
 
 
 def free_port() -> int:
@@ -28,13 +22,12 @@ def free_port() -> int:
 
 
 @pytest.fixture
-def server(tmp_path):
-    if not Path(MOTO_SERVER).exists():
-        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+def server(tmp_path, console_script):
     port = free_port()
     log = open(tmp_path / "moto.log", "wb")  # noqa: SIM115
-    process = subprocess.Popen([MOTO_SERVER, "-H", "127.0.0.1", "-p", str(port)], stdout=log,
-                               stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
+    # this interpreter's moto_server, never another one first on PATH
+    process = subprocess.Popen([console_script("moto_server"), "-H", "127.0.0.1", "-p", str(port)],
+                               stdout=log, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL)
     endpoint = f"http://127.0.0.1:{port}"
     opener = urllib.request.build_opener(urllib.request.ProxyHandler({}))
     deadline = time.time() + 30
@@ -55,7 +48,7 @@ def server(tmp_path):
         log.close()
 
 
-def test_cli_against_moto_server(server, tmp_path):
+def test_cli_against_moto_server(server, tmp_path, console_script):
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_") and k not in (
         "CODEBUILD_RESOLVED_SOURCE_VERSION", "http_proxy", "https_proxy", "HTTP_PROXY", "HTTPS_PROXY")}
     env.update({"AWS_ENDPOINT_URL": server, "AWS_ACCESS_KEY_ID": "testing",
@@ -79,11 +72,14 @@ def test_cli_against_moto_server(server, tmp_path):
                 "Action": "sts:AssumeRole"}]}))["Role"]["Arn"])
     helper.create_pipeline("alpha")  # beta's pipeline does not exist yet
 
+    changegate = console_script("changegate")
+
     def run(*args):
-        return subprocess.run([CHANGEGATE, "sync", "--root", str(repo.root), *args], env=env,
+        return subprocess.run([changegate, "sync", "--root", str(repo.root), *args], env=env,
                               capture_output=True, text=True, timeout=120)
 
-    first = run("--commit", "c1", "--format", "json")
+    # a full commit id: without a git repository the sync accepts nothing shorter
+    first = run("--commit", "c1" * 20, "--format", "json")
     assert first.returncode == 0, first.stderr
     report = json.loads(first.stdout)
     assert report["added"] == ["alpha", "beta"] and list(report["started"]) == ["alpha"]
