@@ -93,6 +93,7 @@ def _stack_preview(folder: str, old: Side, new: Side, region: str, settings_only
                                                             new_resources)
         stack.notes.extend(_renames(stack.resources, old_resources, new_resources))
         stack.notes.extend(_policy_notes(old_resources, new_resources))
+        stack.notes.extend(_output_notes(resolved_old, resolved_new))
     stack.parameters = _parameter_changes(resolved_old, resolved_new)
     if before is not None and after is not None:
         stack.tags = _dict_changes(before.configuration.tags, after.configuration.tags)
@@ -224,6 +225,24 @@ def _policy_notes(old: dict[str, ResolvedResource], new: dict[str, ResolvedResou
                 name = "DeletionPolicy" if attribute == "deletion_policy" else \
                     "UpdateReplacePolicy"
                 notes.append(f"{lid}: {name} {before or '(default)'} -> {after or '(default)'}")
+    return notes
+
+
+def _output_notes(old, new) -> list[str]:
+    before = old[0].template.get("Outputs") or {} if old else {}
+    after = new[0].template.get("Outputs") or {} if new else {}
+    notes = []
+    for name in sorted(set(before) | set(after)):
+        if name not in after:
+            notes.append(f"output {name} is removed")
+        elif name not in before:
+            notes.append(f"output {name} is added")
+        elif before[name] != after[name]:
+            notes.append(f"output {name} changes")
+    exports_before = old[0].exports() if old else {}
+    exports_after = new[0].exports() if new else {}
+    notes.extend(f"export {_name(n)} is removed" for n in exports_before if n not in exports_after)
+    notes.extend(f"export {_name(n)} is added" for n in exports_after if n not in exports_before)
     return notes
 
 

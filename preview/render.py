@@ -35,10 +35,10 @@ def _text(preview: Preview) -> str:
             lines.append(f"  {change.action:<6} {change.logical_id} ({change.resource_type})"
                          f"{replacement}")
             for path in change.paths:
-                mark = " [replaces]" if path in change.causes else ""
+                mark = " [replaces]" if _causes(path, change.causes) else ""
                 lines.append(f"           {path}{mark}")
             for cause in change.causes:
-                if cause not in change.paths:
+                if not any(_causes(p, (cause,)) for p in change.paths):
                     lines.append(f"           cause: {cause}")
         lines.extend(_section_lines(stack, "  "))
         lines.append(f"  {stack.summary()}")
@@ -94,9 +94,10 @@ def _markdown(preview: Preview) -> str:
                 replacement = change.replacement or ""
                 if change.replacement == "True":
                     replacement = "**True**"
-                paths = "<br>".join(f"`{p}`" + (" (replaces)" if p in change.causes else "")
-                                    for p in change.paths)
-                extra = [c for c in change.causes if c not in change.paths]
+                paths = "<br>".join(f"`{p}`" + (" (replaces)" if _causes(p, change.causes)
+                                                 else "") for p in change.paths)
+                extra = [c for c in change.causes
+                         if not any(_causes(p, (c,)) for p in change.paths)]
                 if extra:
                     paths += "<br>" + "<br>".join(f"cause: `{c}`" for c in extra)
                 lines.append(f"| {change.logical_id} | {change.resource_type} | {change.action} "
@@ -119,6 +120,12 @@ def _markdown(preview: Preview) -> str:
         lines.append("")
     lines.append(f"**{_md(preview.total())}**")
     return "\n".join(lines)
+
+
+def _causes(path: str, causes: tuple[str, ...]) -> bool:
+    """Whether a changed path is, or is inside, one of the properties that replace."""
+    return any(path == c or path.startswith(c + ".") or c.startswith(path + ".")
+               for c in causes)
 
 
 def _short(value: Any, limit: int = 120) -> str:
