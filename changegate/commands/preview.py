@@ -21,8 +21,11 @@ from preview.render import render
               default="text", show_default=True, help="Output format.")
 @click.option("--region", default="us-east-1", show_default=True,
               help="Region whose resource schemas decide replacement.")
+@click.option("--risk-exit/--no-risk-exit", default=True, show_default=True,
+              help="Exit 3 when risky changes are present (--no-risk-exit: 0, for hooks "
+                   "that should report risks without failing).")
 def preview(root: Path, base_ref: str, head_ref: str | None, output_format: str,
-            region: str) -> int:
+            region: str, risk_exit: bool) -> int:
     """Predict, per changed stack, what the change sets will do.
 
     Resources added, removed and modified (with replacement), parameter, tag and setting
@@ -31,4 +34,6 @@ def preview(root: Path, base_ref: str, head_ref: str | None, output_format: str,
     """
     result = run_preview(root, base_ref, head_ref, region=region)
     click.echo(render(result, output_format))
+    if result.exit_code == 3 and not risk_exit:
+        return 0
     return result.exit_code

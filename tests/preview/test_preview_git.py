@@ -143,7 +143,7 @@ def test_untracked_stack_in_the_working_tree_is_seen(repo):
 
 
 def test_parameters_tags_and_settings_changes(repo):
-    root, base = repo
+    root, _base = repo
     template = data_template(Parameters={"Timeout": {"Type": "Number", "Default": 30}})
     template["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] = {"Ref": "Timeout"}
     middle = commit(root, {"stacks/data/template.json": template})
