@@ -1,12 +1,18 @@
 """Deploy the bootstrap stack by hand: stage the template, change set, execute, follow, protect.
 
-The bootstrap template exceeds CloudFormation's 51,200-byte inline limit, so it always goes
-through a staging bucket of this account and region. The deployment is a change set, like
-every other change changegate makes: the operator sees it before it executes.
+The template always goes through a staging bucket of this account and region. CloudFormation
+takes a template body of at most 51,200 bytes inline and 1 MB from S3 (CloudFormation quotas,
+"Template body size in a request" and "... in an Amazon S3 object"). The example project's compact
+body is about 30 KB, under the inline limit, but it grows with every stack, so one path through S3
+serves every size. The staging bucket also holds the code of the stack-policy function the stack
+pipelines invoke: it is uploaded before the change set is created, because CloudFormation reads it
+when it creates or updates the function. The deployment is a change set, like every other change
+changegate makes: the operator sees it before it executes.
 """
 
 from __future__ import annotations
 
+import base64
 import hashlib
 import json
 import logging
@@ -39,6 +45,12 @@ FAILURE = frozenset({"CREATE_FAILED", "ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "U
                      "DELETE_FAILED", "IMPORT_ROLLBACK_COMPLETE", "IMPORT_ROLLBACK_FAILED"})
 # A stack in one of these has no resources worth keeping and cannot be updated: delete it first.
 DEAD = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"})
+# An update failed and so did its rollback: the stack keeps its resources but takes no change set
+# until the rollback is finished. "For a specified stack that's in the UPDATE_ROLLBACK_FAILED state,
+# continues rolling it back to the UPDATE_ROLLBACK_COMPLETE state" (CloudFormation API reference,
+# ContinueUpdateRollback). Deleting it would delete the pipelines: never suggest that.
+STUCK_ROLLBACK = "UPDATE_ROLLBACK_FAILED"
+FUNCTION_CONTENT_TYPE = "application/zip"
 
 
 @dataclass(frozen=True)
@@ -49,12 +61,22 @@ class StagingBucket:
 
 
 @dataclass(frozen=True)
+class FunctionCode:
+    """A function's zip and the staging-bucket key the template names for it (content-addressed)."""
+
+    key: str
+    data: bytes
+    sha256: str
+
+
+@dataclass(frozen=True)
 class DeployPlan:
     stack: str
     change_set: ChangeSet
     change_set_type: str  # CREATE | UPDATE
     bucket: StagingBucket
     template_url: str
+    function_uploaded: bool | None = None  # None: no function code given
 
 
 @dataclass(frozen=True)
@@ -148,6 +170,33 @@ def upload_template(s3: Any, bucket: str, account: str, region: str, stack: str,
     return f"https://{bucket}.s3.{region}.{suffix}/{key}"
 
 
+def upload_function_code(s3: Any, bucket: str, account: str, code: FunctionCode) -> bool:
+    """Put ``code`` at its key unless the same content is already there; True when uploaded.
+
+    The key is the content's hash, so an object there normally is this code; its recorded hash and
+    size are compared anyway, so a different object under that key is replaced, never trusted.
+    """
+    location = f"s3://{bucket}/{code.key}"
+    with aws_call("s3:GetObject", location):
+        try:
+            head = s3.head_object(Bucket=bucket, Key=code.key, ExpectedBucketOwner=account)
+        except ClientError as exc:
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            head = None
+    if head and head.get("Metadata", {}).get("sha256") == code.sha256 \
+            and head.get("ContentLength") == len(code.data):
+        log.info("function code %s is already staged", location)
+        return False
+    # Content-MD5: S3 refuses a body that arrives damaged, so a bad zip never sits under a good key
+    md5 = base64.b64encode(hashlib.md5(code.data, usedforsecurity=False).digest()).decode()
+    with aws_call("s3:PutObject", location):
+        s3.put_object(Bucket=bucket, Key=code.key, Body=code.data, ContentType=FUNCTION_CONTENT_TYPE,
+                      Metadata={"sha256": code.sha256}, ExpectedBucketOwner=account, ContentMD5=md5)
+    log.info("uploaded function code to %s (%d bytes)", location, len(code.data))
+    return True
+
+
 # ---- the change set ----
 
 def stack_status(cfn: Any, stack: str) -> dict[str, Any] | None:
@@ -166,18 +215,28 @@ def new_change_set_name() -> str:
 
 
 def prepare(cfn: Any, s3: Any, *, stack: str, body: str, account: str, region: str,
-            change_set_name: str | None = None, sleep: Sleep = time.sleep, clock: Clock = time.monotonic,
+            function: FunctionCode | None = None, change_set_name: str | None = None,
+            sleep: Sleep = time.sleep, clock: Clock = time.monotonic,
             timeout: float = 600, interval: float = 3) -> DeployPlan:
-    """Stage the template and create the change set; return it described, ready to show."""
+    """Stage the function code and the template, create the change set; return it described."""
     existing = stack_status(cfn, stack)
     status = existing["StackStatus"] if existing else None
     if status in DEAD:
         raise UsageError(f"stack {stack} is {status} and cannot be updated: delete it "
                          f"(aws cloudformation delete-stack --stack-name {stack}) and deploy again")
+    if status == STUCK_ROLLBACK:
+        raise UsageError(
+            f"stack {stack} is {status}: an update failed and so did its rollback, and CloudFormation "
+            "accepts no change set until the rollback is finished. Finish it: aws cloudformation "
+            f"continue-update-rollback --stack-name {stack} (add --resources-to-skip with the logical "
+            "ids of resources that cannot roll back; the stack's events name them), wait for "
+            "UPDATE_ROLLBACK_COMPLETE, then run changegate deploy again")
     if status and status.endswith("_IN_PROGRESS") and status != "REVIEW_IN_PROGRESS":
         raise AwsError(f"stack {stack} is busy ({status}); wait until it settles and deploy again")
     change_set_type = "UPDATE" if status and status != "REVIEW_IN_PROGRESS" else "CREATE"
     bucket = ensure_staging_bucket(s3, account, region)
+    # before the change set: CloudFormation reads the code when it creates or updates the function
+    uploaded = upload_function_code(s3, bucket.name, account, function) if function is not None else None
     url = upload_template(s3, bucket.name, account, region, stack, body)
     name = change_set_name or new_change_set_name()
     with aws_call("cloudformation:CreateChangeSet", f"stack/{stack}"):
@@ -189,7 +248,7 @@ def prepare(cfn: Any, s3: Any, *, stack: str, body: str, account: str, region: s
     if change_set.status == "FAILED" and not change_set.is_empty:
         discard(cfn, stack, name, change_set_type)
         raise AwsError(f"the change set for stack {stack} failed: {change_set.status_reason}")
-    return DeployPlan(stack, change_set, change_set_type, bucket, url)
+    return DeployPlan(stack, change_set, change_set_type, bucket, url, uploaded)
 
 
 def _wait_for_change_set(cfn: Any, stack: str, name: str, *, sleep: Sleep, clock: Clock,

@@ -209,3 +209,79 @@ def test_refused_termination_protection_is_a_warning_not_a_failure():
         warning = deploying.ensure_termination_protection(cfn, STACK)
     assert "AccessDenied: cloudformation:UpdateTerminationProtection on stack/acme-pipelines" in warning
     assert "update-termination-protection" in warning
+
+
+# ---- the stack-policy function's code, staged before the change set ----
+
+CODE = deploying.FunctionCode("changegate/functions/" + "ab" * 32 + ".zip", b"PK\x05\x06" + b"\x00" * 18,
+                              "ab" * 32)
+
+
+def record_puts(s3) -> list[str]:
+    keys: list[str] = []
+
+    def put(params, **kwargs):
+        keys.append(params["Key"])
+
+    s3.meta.events.register("provide-client-params.s3.PutObject", put)
+    return keys
+
+
+def test_function_code_is_in_the_staging_bucket_before_the_change_set_and_uploaded_once(
+        clients, make_template):
+    cfn, s3 = clients
+    puts = record_puts(s3)
+    bucket = f"changegate-staging-{ACCOUNT}-{REGION}"
+    seen_at_create: list[bytes] = []
+
+    def at_create(params, **kwargs):  # what CloudFormation would find when it reads the code
+        seen_at_create.append(s3.get_object(Bucket=bucket, Key=CODE.key)["Body"].read())
+
+    cfn.meta.events.register("provide-client-params.cloudformation.CreateChangeSet", at_create)
+    first = deploying.prepare(cfn, s3, stack=STACK, body=make_template(), account=ACCOUNT, region=REGION,
+                              function=CODE, sleep=no_sleep)
+    assert seen_at_create == [CODE.data] and first.function_uploaded is True
+    head = s3.head_object(Bucket=bucket, Key=CODE.key)
+    assert head["ContentType"] == "application/zip" and head["Metadata"] == {"sha256": CODE.sha256}
+    deploying.discard(cfn, STACK, first.change_set.name, first.change_set_type)
+    again = deploying.prepare(cfn, s3, stack=STACK, body=make_template(), account=ACCOUNT, region=REGION,
+                              function=CODE, sleep=no_sleep)
+    assert again.function_uploaded is False
+    assert puts.count(CODE.key) == 1  # the second deploy found the same content and did not upload
+
+
+def test_other_content_under_the_functions_key_is_replaced(clients):
+    _cfn, s3 = clients
+    bucket = deploying.ensure_staging_bucket(s3, ACCOUNT, REGION).name
+    s3.put_object(Bucket=bucket, Key=CODE.key, Body=b"not the code")
+    assert deploying.upload_function_code(s3, bucket, ACCOUNT, CODE) is True
+    assert s3.get_object(Bucket=bucket, Key=CODE.key)["Body"].read() == CODE.data
+
+
+def test_a_stack_whose_rollback_failed_gets_the_command_that_finishes_it():
+    """UPDATE_ROLLBACK_FAILED takes no change set (F20): say how to finish the rollback, and call
+    nothing else (Stubber fails on any call not queued)."""
+    cfn = boto3.client("cloudformation", region_name=REGION)
+    with Stubber(cfn) as stub:
+        stub.add_response("describe_stacks", {"Stacks": [{
+            "StackName": STACK, "StackStatus": "UPDATE_ROLLBACK_FAILED",
+            "CreationTime": datetime(2026, 1, 1, tzinfo=timezone.utc)}]}, {"StackName": STACK})
+        with pytest.raises(UsageError) as caught:
+            deploying.prepare(cfn, None, stack=STACK, body="{}", account=ACCOUNT, region=REGION,
+                              function=CODE)
+        stub.assert_no_pending_responses()
+    message = str(caught.value)
+    assert message.startswith("stack acme-pipelines is UPDATE_ROLLBACK_FAILED: an update failed and so did "
+                              "its rollback")
+    assert "aws cloudformation continue-update-rollback --stack-name acme-pipelines" in message
+    assert "--resources-to-skip" in message and "delete-stack" not in message
+
+
+def test_deploy_does_not_claim_the_example_exceeds_the_inline_limit():
+    """F21: the example's compact body is about 30 KB; CloudFormation's inline limit is 51,200 bytes."""
+    from changegate.commands import deploy as command
+
+    for text in (deploying.__doc__, command.__doc__, command.deploy.help):
+        assert "exceeds CloudFormation's 51,200" not in text
+        assert "larger than CloudFormation's 51,200" not in text
+    assert "51,200 bytes inline" in deploying.__doc__ and "about 30 KB" in deploying.__doc__

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import socket
 import subprocess
 import sys
 import time
+from pathlib import Path
 
 import boto3
 import pytest
@@ -83,6 +83,62 @@ def unexecuted(cfn) -> list[str]:
             if s["ExecutionStatus"] == "AVAILABLE" or s["Status"] == "FAILED"]
 
 
+def test_the_function_code_is_staged_once(repo, run, moto_aws, make_template, tmp_path):
+    from generator.functions import function_archive, function_code_key
+
+    archive = function_archive()
+    key = function_code_key(archive)
+    template = tmp_path / "pipelines.json"
+    template.write_text(make_template())
+    args = ["deploy", "--root", str(repo), "--template", str(template), "--yes"]
+    first = run(args, aws=moto_aws)
+    assert first.exit_code == 0, first.error
+    bucket = "changegate-staging-123456789012-us-east-1"
+    assert f"Uploaded function code to s3://{bucket}/{key} ({len(archive.data):,} bytes)" in first.stderr
+    s3 = moto_aws.client("s3")
+    assert s3.get_object(Bucket=bucket, Key=key)["Body"].read() == archive.data
+    again = run(args, aws=moto_aws)
+    assert again.exit_code == 0, again.error
+    assert "Uploaded function code" not in again.stderr  # the same content is already there
+    versions = s3.list_object_versions(Bucket=bucket, Prefix=key).get("Versions", [])
+    assert len(versions) == 1
+
+
+def test_a_template_naming_other_function_code_is_refused(repo, run, moto_aws, make_template, tmp_path):
+    stale = "changegate/functions/" + "0" * 64 + ".zip"
+    template = tmp_path / "pipelines.json"
+    template.write_text(make_template({"Function": {"Type": "AWS::Lambda::Function", "Properties": {
+        "Code": {"S3Bucket": "b", "S3Key": stale}, "Role": "r", "Runtime": "python3.12",
+        "Handler": "review.stack_policy.handler"}}}))
+    result = run(["deploy", "--root", str(repo), "--template", str(template), "--yes"], aws=moto_aws)
+    assert result.exit_code == 2
+    assert result.error.startswith(f"{template} names function code {stale}, but this changegate builds "
+                                   "changegate/functions/")
+    assert "changegate generate" in result.error
+    assert moto_aws.client("s3").list_buckets()["Buckets"] == []  # refused before anything was made
+
+
+def test_a_region_without_a_type_the_template_uses_is_refused_before_anything(repo, run, make_template,
+                                                                             tmp_path):
+    template = tmp_path / "pipelines.json"
+    template.write_text(make_template({"Connection": {"Type": "AWS::CodeConnections::Connection",
+                                                      "Properties": {"ConnectionName": "acme-github",
+                                                                     "ProviderType": "GitHub"}}}))
+    with mock_aws():
+        session = boto3.Session(region_name="ap-east-1")
+        aws = Aws(session, clients={"cloudformation": session.client("cloudformation"),
+                                    "s3": session.client("s3")})
+        result = run(["deploy", "--root", str(repo), "--template", str(template), "--yes"], aws=aws)
+        assert result.exit_code == 2
+        assert result.error.splitlines()[:2] == [
+            "the bootstrap stack cannot be deployed to region ap-east-1:",
+            "  - resource type AWS::CodeConnections::Connection does not exist in ap-east-1; fix: set "
+            "repository.connection_arn in pipelines/config.yaml to a connection created in another region "
+            "(connections are global), or deploy to a region that has it (--region)"]
+        assert session.client("s3").list_buckets()["Buckets"] == []
+        assert session.client("cloudformation").list_stacks()["StackSummaries"] == []
+
+
 def test_a_failing_deploy_exits_1_naming_the_call(repo, run, moto_aws, make_template, tmp_path):
     moto_aws.client("s3").create_bucket(Bucket="taken-by-someone")
     template = tmp_path / "pipelines.json"
@@ -121,11 +177,22 @@ def _free_port() -> int:
         return s.getsockname()[1]
 
 
+# This environment's own scripts, whatever comes first on PATH: an older moto_server or changegate
+# elsewhere must not be the one tested (issue 8, item 6). The test command installs both.
+BIN = Path(sys.executable).parent
+
+
+def _script(name: str) -> str:
+    path = BIN / name
+    if not path.exists():
+        pytest.fail(f"{name} is not in {BIN}: install the project with its test extras "
+                    "(pip install -e '.[test]') in this environment")
+    return str(path)
+
+
 @pytest.fixture
 def moto_server():
-    executable = shutil.which("moto_server")
-    if executable is None:
-        pytest.skip("moto_server is not installed (pip install 'moto[server]')")
+    executable = _script("moto_server")
     port = _free_port()
     process = subprocess.Popen([executable, "-H", "127.0.0.1", "-p", str(port)],
                                stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
@@ -146,7 +213,7 @@ def moto_server():
 
 
 def test_installed_cli_against_moto_server(moto_server, repo, make_template, tmp_path):
-    changegate = shutil.which("changegate") or pytest.skip("changegate is not installed")
+    changegate = _script("changegate")
     template = tmp_path / "pipelines.json"
     template.write_text(make_template())
     env = {**os.environ, "AWS_ENDPOINT_URL": moto_server, "AWS_ACCESS_KEY_ID": "testing",
