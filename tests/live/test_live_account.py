@@ -9,7 +9,6 @@ everything it created before the first test below reads its answer.
 from __future__ import annotations
 
 import pytest
-
 from cglive import probes
 from cglive.report import MANUAL, PASS
 from cglive.run import run_from_settings
@@ -37,5 +36,6 @@ def test_everything_created_was_deleted(live_run):
     left = run.ledger.pending()
     assert cleanup.ok and not left, (
         "left behind: " + ", ".join(f"{e.kind} {e.name}" for e in left)
-        + "\n  finish with: PYTHONPATH=tests/live .venv/bin/python -m cglive --cleanup " + str(run.ledger.path)
+        + "\n  finish with: PYTHONPATH=tests/live .venv/bin/python -m cglive --cleanup "
+        + str(run.ledger.path)
         + "\n  " + "; ".join(f"{e.kind} {e.name}: {why}" for e, why in cleanup.failed))

@@ -22,7 +22,7 @@ import boto3
 
 from cglive.ledger import Ledger
 from cglive.settings import LiveSettings
-from generator import naming
+from generator import logical_ids, naming
 from sync.run import SyncOptions, SyncReport, run_sync
 
 APP, BIG = "app", "big"
@@ -45,15 +45,8 @@ DEPLOY_TIMEOUT = 3600
 @dataclass(frozen=True)
 class Deployed:
     stack: str
-    outputs: dict[str, str]
-
-    @property
-    def source_bucket(self) -> str:
-        return self.outputs["SourceBucketName"]
-
-    @property
-    def artifact_bucket(self) -> str:
-        return self.outputs["ArtifactBucketName"]
+    source_bucket: str
+    artifact_bucket: str
 
 
 def session(settings: LiveSettings) -> boto3.Session:
@@ -74,13 +67,14 @@ def client_factory(settings: LiveSettings, boto_session: boto3.Session | None = 
 
 # ---- the repository ----
 
-def config_yaml(project: str) -> str:
+def config_yaml(project: str, connection_arn: str = "create") -> str:
+    # "create": the bootstrap stack creates the connection, PENDING until a person finishes it (Q9)
     return textwrap.dedent(f"""\
         project: {project}
         repository:
           name: example/{project}
           branch: main
-          connection_arn: create
+          connection_arn: {connection_arn}
         sync:
           compute: lambda
         stacks:
@@ -122,10 +116,10 @@ def _git(root: Path, *args: str, author: str = "Live Acceptance") -> str:
                           env=env).stdout.strip()
 
 
-def write_repository(root: Path, project: str) -> str:
+def write_repository(root: Path, project: str, connection_arn: str = "create") -> str:
     """Write the repository, commit it (long author and subject, for Q7), return the commit id."""
     files = {
-        "pipelines/config.yaml": config_yaml(project),
+        "pipelines/config.yaml": config_yaml(project, connection_arn),
         f"pipelines/policies/{APP}.json": json.dumps(APP_STACK_POLICY, indent=2) + "\n",
         f"stacks/{APP}/template.yaml": app_template("one"),
         f"stacks/{BIG}/template.yaml": big_template(),
@@ -179,8 +173,11 @@ def deploy(settings: LiveSettings, root: Path, ledger: Ledger, clients) -> Deplo
 
 
 def describe_deployed(cfn: Any, stack: str) -> Deployed:
-    described = cfn.describe_stacks(StackName=stack)["Stacks"][0]
-    return Deployed(stack, {o["OutputKey"]: o["OutputValue"] for o in described.get("Outputs", [])})
+    """The buckets by the generator's logical ids (generator.logical_ids), not by output names."""
+    physical = {r["LogicalResourceId"]: r.get("PhysicalResourceId", "")
+                for page in cfn.get_paginator("list_stack_resources").paginate(StackName=stack)
+                for r in page["StackResourceSummaries"]}
+    return Deployed(stack, physical[logical_ids.SOURCE_BUCKET], physical[logical_ids.ARTIFACT_BUCKET])
 
 
 def _bucket_exists(s3: Any, name: str) -> bool:
