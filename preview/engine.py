@@ -86,6 +86,13 @@ def _stack_preview(folder: str, old: Side, new: Side, region: str, settings_only
     resolved_new = _resolve(after) if after is not None else None
     old_resources = resolved_old[1] if resolved_old else {}
     new_resources = resolved_new[1] if resolved_new else {}
+    if in_old and before is None and after is not None:
+        stack.notes.append("the base version of this stack could not be loaded: every "
+                           "resource is shown as added")
+    if after is not None and after.template.get("Transform"):
+        stack.notes.append(f"the template uses transforms ({_show(after.template['Transform'])}):"
+                           " the preview compares it before expansion, so resources a "
+                           "transform generates are not shown; the change set will show them")
     if after is not None and not settings_only:
         stack.resources = diff_resources(old_resources, new_resources, region)
         stack.data_at_risk = data_at_risk(stack.resources, old_resources, new_resources)

@@ -102,7 +102,10 @@ def _modification(before: ResolvedResource, after: ResolvedResource, comparer: C
     paths = tuple(_dotted(path) for path, _ in found)
     property_changes = [(p, o) for p, o in found if p[0] == "Properties"]
     if not property_changes:
-        return ResourceChange(after.logical_id, after.type, "Modify", "False", paths), found
+        unknown = (("Condition",), Outcome.UNKNOWN) in found
+        return ResourceChange(after.logical_id, after.type, "Modify",
+                              "Unknown" if unknown else "False", paths,
+                              ("Condition",) if unknown else ()), found
     if after.type.startswith("Custom::") or after.type == "AWS::CloudFormation::CustomResource":
         causes = tuple(_dotted(p) for p, _ in property_changes)
         return ResourceChange(after.logical_id, after.type, "Modify", "Conditional", paths,
@@ -121,6 +124,11 @@ def _modification(before: ResolvedResource, after: ResolvedResource, comparer: C
         worst = max(worst, outcome)
         if pattern in rules.sources:
             sources.append(rules.sources[pattern].source)
+    if (("Condition",), Outcome.UNKNOWN) in found:
+        # its condition changed to another expression decided at deploy time: the resource
+        # may appear or disappear
+        causes.append("Condition")
+        worst = max(worst, Outcome.UNKNOWN)
     replacement = _REPLACEMENT.get(worst, "False")
     return ResourceChange(after.logical_id, after.type, "Modify", replacement, paths,
                           tuple(causes), tuple(sources)), found

@@ -231,3 +231,33 @@ def test_an_invalid_head_template_is_an_error(repo, capsys):
     code, out = _cli(root, "--base", base, capsys=capsys)
     assert code == 1
     assert "stacks/data/template.json" in out
+
+
+def test_custom_resources_are_conditional_and_unknown_types_unknown():
+    from preview.engine import compare_templates
+
+    def pair(resource_type: str):
+        old = {"Resources": {"R": {"Type": resource_type, "Properties": {"Size": 1}}}}
+        new = {"Resources": {"R": {"Type": resource_type, "Properties": {"Size": 2}}}}
+        return compare_templates(old, new)["R"]
+
+    # the provider decides whether an update replaces (it returns a new physical id or not)
+    assert pair("Custom::Seed").replacement == "Conditional"
+    # no schema, no documentation: never a silent False
+    assert pair("Acme::Thing::Widget").replacement == "Unknown"
+    assert pair("Acme::Thing::Widget").causes == ("Properties.Size",)
+
+
+def test_an_undecidable_parameter_value_is_unknown_on_a_create_only_property():
+    from preview.engine import compare_templates
+
+    old = {"Parameters": {"Name": {"Type": "String"}},
+           "Resources": {"Q": {"Type": "AWS::SQS::Queue",
+                               "Properties": {"QueueName": {"Ref": "Name"},
+                                              "VisibilityTimeout": 30}}}}
+    new = {**old, "Resources": {"Q": {"Type": "AWS::SQS::Queue",
+                                      "Properties": {"QueueName": {"Ref": "Name"},
+                                                     "VisibilityTimeout": 60}}}}
+    change = compare_templates(old, new)["Q"]  # Name has no value and no Default
+    assert change.replacement == "Unknown"
+    assert change.causes == ("Properties.QueueName",)
