@@ -47,3 +47,44 @@ def test_score_meets_the_issue_thresholds():
     assert false_negatives == []
     assert phantom_modifications == []
     assert right / total >= 0.85, f"{right}/{total}"
+
+
+def _template_only(case: Case) -> dict:
+    """What a raw, top-level template diff predicts (``cdk diff --method=template``'s method:
+    deep-equal per top-level property, a create-only one means replacement; no parameters,
+    mappings, conditions or dependants). It even gets the documentation overrides."""
+    from preview.schemas import rules_for
+
+    old, new = case.old["Resources"], case.new["Resources"]
+    got: dict = {}
+    for lid in old.keys() - new.keys():
+        got[lid] = ("Remove", None)
+    for lid in new.keys() - old.keys():
+        got[lid] = ("Add", None)
+    for lid in old.keys() & new.keys():
+        before, after = old[lid].get("Properties", {}), new[lid].get("Properties", {})
+        changed = [k for k in before.keys() | after.keys() if before.get(k) != after.get(k)]
+        if changed:
+            replacing = {p[0] for p in rules_for(new[lid]["Type"]).replacing}
+            got[lid] = ("Modify", "True" if set(changed) & replacing else "False")
+    return got
+
+
+def _score(predict) -> tuple[int, int, int]:
+    right = total = missed = 0
+    for case in CASES:
+        got = predict(case)
+        for logical_id, expected in case.expected.items():
+            total += 1
+            right += got.get(logical_id) == expected
+            missed += expected == ("Modify", "True") and got.get(logical_id) != expected
+    return right, total, missed
+
+
+def test_resolving_beats_a_template_only_diff_on_the_same_cases():
+    ours = _score(_outcome)
+    template_only = _score(_template_only)
+    print(f"\npreview: {ours[0]}/{ours[1]} right, {ours[2]} documented replacements missed; "
+          f"template-only diff: {template_only[0]}/{template_only[1]} right, "
+          f"{template_only[2]} missed")
+    assert ours[0] > template_only[0] and ours[2] < template_only[2]
