@@ -151,10 +151,13 @@ def _walk(old: Any, new: Any, path: tuple, comparer: Comparer, unordered: frozen
         if _schema_path(path) in unordered and is_literal(old) and is_literal(new) \
                 and sorted(map(canonical, old)) == sorted(map(canonical, new)):
             return  # CloudFormation ignores the order of this list (insertionOrder: false)
-        if len(old) == len(new):
-            for index, (a, b) in enumerate(zip(old, new, strict=True)):
-                _walk(a, b, (*path, index), comparer, unordered, found)
-            return
+        common = min(len(old), len(new))
+        for index in range(common):
+            _walk(old[index], new[index], (*path, index), comparer, unordered, found)
+        # elements added or removed at the end (CloudFormation compares lists by position)
+        found.extend(((*path, index), Outcome.CHANGED)
+                     for index in range(common, max(len(old), len(new))))
+        return
     outcome = comparer.compare(old, new)
     if outcome is not Outcome.SAME:
         found.append((path, outcome))
