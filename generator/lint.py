@@ -126,9 +126,14 @@ def _advance(progress: Callable[[str], None] | None, batch: list[str], by_path: 
 def _problem(finding: Finding, by_path: dict[str, LoadedStack]) -> Problem:
     path, rule_id, line, message, severity = finding
     stack = by_path.get(path)
+    check = LINT_FAILED if rule_id == LINT_FAILED else f"cfn-lint {rule_id}"
+    if rule_id != LINT_FAILED:
+        # The rule id ends the message, so the text output of validate and sync shows what a
+        # .cfnlintrc `ignore_checks` entry needs; at the end, because a shortened message keeps
+        # its start and its end (cfn-lint prints the offending value first, its verdict last).
+        message = f"{message.rstrip()} [{check}]"
     return Problem(
-        file=stack.template_relpath if stack else path, line=line, key=None,
-        check=LINT_FAILED if rule_id == LINT_FAILED else f"cfn-lint {rule_id}", message=message,
+        file=stack.template_relpath if stack else path, line=line, key=None, check=check, message=message,
         severity=Severity.ERROR if severity == "error" else Severity.WARNING,
         hint=None, stack=stack.name if stack else None)
 

@@ -159,3 +159,41 @@ def test_a_working_pool_logs_nothing(lint_repo, caplog):
     with caplog.at_level("DEBUG", logger="generator.lint"):
         assert len(lint_findings(lint_repo, jobs=2)) == 2
     assert [r for r in caplog.records if r.name == "generator.lint"] == []
+
+
+# ---- rule ids in the output (issue 9, item 13) ----
+
+# E3012: a long value where a string belongs; cfn-lint prints the whole value, then its verdict
+VALUES = ", ".join(f"value-{j}" for j in range(10))
+LONG_VALUE = ("Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      TopicName:\n"
+              + "".join(f"        Key{i}: [{VALUES}]\n" for i in range(20)))
+
+
+def test_text_output_names_each_rule_id_and_json_keeps_the_whole_message(minimal_repo, capsys):
+    import json
+
+    from changegate.cli import main
+
+    add_stack(minimal_repo, "broken", BAD_PROPERTY)
+    add_stack(minimal_repo, "noisy", UNUSED_PARAMETER)
+    add_stack(minimal_repo, "long", LONG_VALUE)
+    assert main(["validate", "--root", str(minimal_repo), "--jobs", "1"]) == 1
+    text = capsys.readouterr().out
+    assert "stacks/broken/template.yaml:5: error: Additional properties are not allowed ('Bogus' was " \
+           "unexpected) [cfn-lint E3002]" in text.splitlines()
+    assert any(line.startswith("stacks/noisy/template.yaml:2: warning: ") and line.endswith(
+        " [cfn-lint W2001]") for line in text.splitlines())
+    assert "is not of type 'string' [cfn-lint E3012]" in text
+
+    assert main(["validate", "--root", str(minimal_repo), "--jobs", "1", "--format", "json"]) == 1
+    problems = json.loads(capsys.readouterr().out)["problems"]
+    (long_problem,) = [p for p in problems if p["stack"] == "long"]
+    assert long_problem["check"] == "cfn-lint E3012"
+    assert long_problem["message"].startswith("{'Key0': ['value-0', 'value-1'")
+    assert "'Key19': [" in long_problem["message"] and len(long_problem["message"]) > 1000
+
+
+def test_a_finding_that_cfn_lint_could_not_run_names_no_rule(minimal_repo):
+    (minimal_repo / ".cfnlintrc.yaml").write_text("regions: [mars-east-1]\n", encoding="utf-8")
+    (problem,) = validate_repository(minimal_repo).problems
+    assert problem.message.startswith("cfn-lint could not run: ") and "[cfn-lint" not in problem.message

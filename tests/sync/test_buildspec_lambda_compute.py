@@ -16,6 +16,7 @@ import multiprocessing
 import pytest
 from sync_fixtures import BUCKET, TEMPLATE, Aws, Repo
 
+from changegate.commands.sync import as_text
 from sync.run import SyncOptions, run_sync
 
 # W2001: a parameter no resource uses (a warning: the sync goes on and shows it)
@@ -71,4 +72,7 @@ def test_a_sync_of_several_changed_stacks_lints_them_all_in_one_process(repo, aw
     assert refused.validation.linted == ("alpha", "beta", "gamma")
     assert not refused.valid
     assert [(p.stack, p.check) for p in refused.validation.errors] == [("gamma", "cfn-lint E3002")]
+    # the sync's text output names the rule, for a .cfnlintrc ignore (issue 9, item 13)
+    assert "stacks/gamma/template.yaml:10: error: Additional properties are not allowed ('NotAProperty' " \
+           "was unexpected) [cfn-lint E3002]" in as_text(refused).splitlines()
     assert [c for c in aws.calls if c in ("PutObject", "DeleteObject")] == []
