@@ -31,6 +31,7 @@ from troposphere.s3 import (
 
 from generator import arns, logical_ids
 
+RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 # Old versions of a stack's archive are kept this long. A pinned execution may wait for an
 # approval up to 60 days (CodePipeline's maximum approval timeout), so 90 days never expires
 # a version a queued execution still reads.
@@ -60,8 +61,13 @@ def _bucket(logical_id: str, key_arn, *, versioned: bool, lifecycle: LifecycleCo
         OwnershipControls=OwnershipControls(Rules=[
             OwnershipControlsRule(ObjectOwnership="BucketOwnerEnforced")]),
         LifecycleConfiguration=lifecycle,
-        # The history of what was deployed outlives the bootstrap stack.
-        DeletionPolicy=Retain, UpdateReplacePolicy=Retain,
+        # The history of what was deployed outlives the bootstrap stack. RetainExceptOnCreate
+        # "behaves like Retain ... except for the stack operation that initially created the
+        # resource. If the stack operation that created the resource is rolled back, CloudFormation
+        # deletes the resource" (CloudFormation user guide, aws-attribute-deletionpolicy): a failed
+        # first deploy leaves nothing behind that blocks the retry (F7). UpdateReplacePolicy has no
+        # such value.
+        DeletionPolicy=RETAIN_EXCEPT_ON_CREATE, UpdateReplacePolicy=Retain,
     )
     if versioned:
         bucket.VersioningConfiguration = VersioningConfiguration(Status="Enabled")

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
+from awacs import awslambda, codebuild, codepipeline, iam, logs, s3, sns
 from awacs import cloudformation as cfn
-from awacs import codebuild, codepipeline, iam, logs, s3, sns
 from awacs.aws import (
     Action,
     Allow,
@@ -31,10 +31,27 @@ from generator import arns, logical_ids, naming
 from generator.config import PipelinesConfig
 from generator.kms import USE_ACTIONS
 
-APPROVE_STAGE = "Approve"
-APPROVE_ACTION = "Approve"
 # The roles of generator/protection.py (termination protection), beside the three of arns.project_roles.
 PROTECTION_ROLE_PURPOSES = ("protection", "protection-events")
+# Every other changegate role: the protection ones and the stack-policy function's (generator/function.py).
+EXTRA_ROLE_PURPOSES = (*PROTECTION_ROLE_PURPOSES, naming.STACK_POLICY_PURPOSE)
+# The services whose trust policies carry aws:SourceAccount (F18): only where AWS documents that the
+# service sends it when it assumes a role. Adding the condition where the service does not send it
+# makes the role impossible to assume, and "There is no public documentation which lists all the
+# services which supports the aws:SourceAccount and aws:SourceArn" (AWS Support, quoted in
+# github.com/prowler-cloud/prowler/issues/2810).
+# - ssm: the Automation service role's trust policy example has "aws:SourceAccount" (Systems Manager
+#   user guide, automation-setup-iam).
+# - codebuild: "Cross-service confused deputy prevention" shows the service role's trust policy with
+#   "aws:SourceAccount" (CodeBuild user guide, cross-service-confused-deputy-prevention).
+# - events: "For EventBridge event bus rule targets, the value of aws:SourceArn must be the rule ARN",
+#   with aws:SourceAccount in the same example (EventBridge user guide,
+#   cross-service-confused-deputy-prevention).
+# Not codepipeline (its documented trust policy has no condition: CodePipeline user guide,
+# pipelines-create-service-role-cli), not cloudformation (nothing documented for a stack's service
+# role: CloudFormation user guide, using-iam-servicerole), not lambda (its execution-role trust
+# policy example has none: Lambda developer guide, lambda-intro-execution-role).
+SOURCE_ACCOUNT_SERVICES = frozenset({"codebuild", "events", "ssm"})
 
 
 def managed_stack_arns(project: str, stack_names: Iterable[str]) -> list[Sub]:
@@ -45,11 +62,12 @@ def managed_stack_arns(project: str, stack_names: Iterable[str]) -> list[Sub]:
 
 
 def _trust(service: str) -> PolicyDocument:
-    # aws:SourceAccount: the service may assume the role only on behalf of this account.
-    return PolicyDocument(Version="2012-10-17", Statement=[Statement(
-        Effect=Allow, Principal=Principal("Service", f"{service}.amazonaws.com"),
-        Action=[Action("sts", "AssumeRole")],
-        Condition=Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}"))))])
+    statement = Statement(Effect=Allow, Principal=Principal("Service", f"{service}.amazonaws.com"),
+                          Action=[Action("sts", "AssumeRole")])
+    if service in SOURCE_ACCOUNT_SERVICES:
+        # The service may assume the role only on behalf of this account (see SOURCE_ACCOUNT_SERVICES).
+        statement.Condition = Condition(StringEquals("aws:SourceAccount", Sub("${AWS::AccountId}")))
+    return PolicyDocument(Version="2012-10-17", Statement=[statement])
 
 
 def _use_key(key_arn) -> Statement:
@@ -63,7 +81,7 @@ def _use_connection(service: str, connection_arn) -> Statement:
 
 
 def service_role(logical_id: str, name: str, service: str, statements: list[Statement], **extra) -> Role:
-    """A role only ``<service>.amazonaws.com`` assumes, for this account, with one inline policy."""
+    """A role only ``<service>.amazonaws.com`` assumes (for this account where documented); one policy."""
     return Role(logical_id, RoleName=name, AssumeRolePolicyDocument=_trust(service),
                 Policies=[Policy(PolicyName=name, PolicyDocument=PolicyDocument(
                     Version="2012-10-17", Statement=statements))],
@@ -72,7 +90,15 @@ def service_role(logical_id: str, name: str, service: str, statements: list[Stat
 
 def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source_bucket, artifact_bucket,
                   key_arn, topic_arn, connection_arn, connection_service: str) -> Role:
-    """The role of every pipeline of the project: the sync pipeline and each stack's."""
+    """The role of every pipeline of the project: the sync pipeline and each stack's.
+
+    The artifact statements follow CodePipeline's minimal service-role policy, which grants
+    "s3:PutObject", "s3:PutObjectAcl", "s3:GetObject", "s3:GetObjectVersion" on artifact objects
+    and "s3:GetBucketVersioning", "s3:GetBucketAcl", "s3:GetBucketLocation" on artifact buckets
+    (CodePipeline user guide, how-to-custom-role). Without PutObjectAcl the GitHub (connection)
+    source action fails: "[GitHub] Upload to S3 failed with the following error: Access Denied"
+    (github.com/aws/aws-cdk/issues/13557; F3).
+    """
     project = config.project
     names = arns.project_roles(project)
     stacks = managed_stack_arns(project, stack_names)
@@ -84,20 +110,27 @@ def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source
         Statement(Sid="SourceBucketVersioning", Effect=Allow,
                   Action=[s3.GetBucketVersioning, s3.GetBucketLocation], Resource=[source_arn]),
         Statement(Sid="ReadWriteArtifacts", Effect=Allow,
-                  Action=[s3.GetObject, s3.GetObjectVersion, s3.PutObject],
+                  Action=[s3.GetObject, s3.GetObjectVersion, s3.PutObject, s3.PutObjectAcl],
                   Resource=[arns.bucket_objects(artifact_bucket.title)]),
         Statement(Sid="ArtifactBucket", Effect=Allow,
-                  Action=[s3.GetBucketVersioning, s3.GetBucketLocation, s3.ListBucket],
+                  Action=[s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning, s3.ListBucket],
                   Resource=[artifact_arn]),
         _use_key(key_arn),
         # The change set name must carry the prefix (naming.change_set_name does).
         Statement(Sid="CreateChangeSets", Effect=Allow, Action=[cfn.CreateChangeSet], Resource=stacks,
                   Condition=Condition(StringLike("cloudformation:ChangeSetName",
                                                  naming.change_set_name_pattern(project)))),
+        # Change set actions authorize against the stack ("describechangeset/executechangeset/
+        # deletechangeset -> Resources: stack" in cfn-lint's IAM data): no changeSet/ resource (F22).
+        # DescribeStackEvents lets ExecuteChangeSet show why an execution failed: without it the
+        # console says "Status reason is not available because IAM role associated with the action
+        # does not have CloudFormation DescribeStackEvents permission" (aws/aws-cdk#29534; F13).
+        # SetStackPolicy stays: whether the action applies the TemplateConfiguration's StackPolicy
+        # in CHANGE_SET_REPLACE mode is undocumented (F6), and if it does, it must not fail on it.
         Statement(Sid="ReviewAndExecuteChangeSets", Effect=Allow,
-                  Action=[cfn.DeleteChangeSet, cfn.DescribeChangeSet, cfn.DescribeStacks,
-                          cfn.ExecuteChangeSet, cfn.SetStackPolicy],
-                  Resource=[*stacks, arns.change_set(naming.change_set_name_pattern(project))]),
+                  Action=[cfn.DeleteChangeSet, cfn.DescribeChangeSet, cfn.DescribeStackEvents,
+                          cfn.DescribeStacks, cfn.ExecuteChangeSet, cfn.SetStackPolicy],
+                  Resource=stacks),
         # ValidateTemplate supports no resource-level permission: "*" is the only resource IAM accepts.
         Statement(Sid="ValidateTemplates", Effect=Allow, Action=[cfn.ValidateTemplate], Resource=["*"]),
         Statement(Sid="PassExecutionRoleToCloudFormation", Effect=Allow, Action=[iam.PassRole],
@@ -107,6 +140,9 @@ def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source
                   Resource=[arns.codebuild_project(naming.sync_project_name(project))]),
         _use_connection(connection_service, connection_arn),
         Statement(Sid="NotifyApprovers", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
+        # The Change stage's ApplyStackPolicy and VerifyStackPolicy actions (generator/function.py).
+        Statement(Sid="InvokeStackPolicyFunction", Effect=Allow, Action=[awslambda.InvokeFunction],
+                  Resource=[arns.function(naming.stack_policy_function_name(project))]),
         # <project>-* matches the bootstrap stack itself: a pipeline must never change it.
         Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
@@ -125,6 +161,10 @@ def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_ar
                   Resource=[arns.log_streams(log_group)]),
         Statement(Sid="ReadSourceArtifact", Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion],
                   Resource=[arns.bucket_objects(artifact_bucket.title)]),
+        # CodeBuild's service-role example has an "S3BucketIdentity" statement with these two
+        # (CodeBuild user guide, setting-up); without them CloudTrail fills with AccessDenied (F22).
+        Statement(Sid="ArtifactBucketIdentity", Effect=Allow, Action=[s3.GetBucketAcl, s3.GetBucketLocation],
+                  Resource=[GetAtt(artifact_bucket, "Arn")]),
         _use_connection(connection_service, connection_arn),
         # s3:prefix is the request's Prefix: ListObjectsV2(Prefix="stacks/", Delimiter="/") matches.
         Statement(Sid="ListStackArchives", Effect=Allow, Action=[s3.ListBucket, s3.ListBucketVersions],
@@ -137,8 +177,8 @@ def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_ar
                   Action=[s3.DeleteObject, s3.GetObject, s3.GetObjectVersion, s3.PutObject],
                   Resource=[arns.bucket_objects(source_bucket.title, prefix)]),
         _use_key(key_arn),
-        Statement(Sid="StartStackPipelines", Effect=Allow,
-                  Action=[codepipeline.GetPipeline, codepipeline.StartPipelineExecution],
+        # Only StartPipelineExecution: the sync reads no pipeline (F22: GetPipeline was unused).
+        Statement(Sid="StartStackPipelines", Effect=Allow, Action=[codepipeline.StartPipelineExecution],
                   Resource=[arns.pipeline(f"{project}-*")]),
         # <project>-* matches the sync pipeline too: the sync must not start itself.
         Statement(Sid="NeverStartTheSyncItself", Effect=Deny, Action=[codepipeline.StartPipelineExecution],
@@ -157,7 +197,7 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
     project = config.project
     names = arns.project_roles(project)
     # The protection roles too, whether or not this template creates them: the names are changegate's.
-    all_roles = [*names.values(), *(naming.role_name(project, p) for p in PROTECTION_ROLE_PURPOSES)]
+    all_roles = [*names.values(), *(naming.role_name(project, p) for p in EXTRA_ROLE_PURPOSES)]
     protect = [
         Statement(Sid="NeverChangeChangegateIam", Effect=Deny, Action=[Action("iam", "*")],
                   Resource=[arns.role(n) for n in sorted(all_roles)]
@@ -168,6 +208,8 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
                   Action=[s3.DeleteBucket, s3.DeleteBucketPolicy, s3.PutBucketPolicy, s3.PutBucketVersioning,
                           s3.PutLifecycleConfiguration],
                   Resource=[GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")]),
+        Statement(Sid="NeverChangeTheStackPolicyFunction", Effect=Deny, Action=[Action("lambda", "*")],
+                  Resource=[arns.function(naming.stack_policy_function_name(project))]),
         Statement(Sid="NeverDisableTheKey", Effect=Deny,
                   Action=[KmsAction(a) for a in ("DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion")],
                   Resource=[key_arn]),
@@ -177,20 +219,33 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
 
 
 def approvers_policy(config: PipelinesConfig, *, stack_names: Iterable[str]) -> ManagedPolicy:
-    """Approve or reject this project's pipelines; read their state and their change sets. Nothing else."""
+    """Approve or reject this project's pipelines; read their state and their change sets. Nothing else.
+
+    What ``changegate status``, ``changes`` and ``approve`` call (changegate/pipeline_state.py,
+    approvals.py, changesets.py): ListPipelines, GetPipelineState, ListPipelineExecutions,
+    GetPipelineExecution, ListActionExecutions, DescribeChangeSet (nested ones too, whose stacks are
+    ``<stack>-<Logical>-<id>``), PutApprovalResult. The console's change-set page also reads the stack.
+    """
     project = config.project
     pipelines = arns.pipeline(f"{project}-*")
+    stacks = managed_stack_arns(project, stack_names)
     statements = [
+        # The approval action of every stack pipeline: <pipeline>/Change/Approve.
         Statement(Sid="ApproveOrReject", Effect=Allow, Action=[codepipeline.PutApprovalResult],
-                  Resource=[arns.approval_action(f"{project}-*", APPROVE_STAGE, APPROVE_ACTION)]),
+                  Resource=[arns.approval_action(f"{project}-*", naming.CHANGE_STAGE,
+                                                 naming.APPROVE_ACTION)]),
         Statement(Sid="ReadPipelines", Effect=Allow,
                   Action=[codepipeline.GetPipeline, codepipeline.GetPipelineExecution,
                           codepipeline.GetPipelineState, codepipeline.ListActionExecutions,
                           codepipeline.ListPipelineExecutions],
                   Resource=[pipelines]),
+        # ListPipelines has no resource type: AWS's approver example grants "codepipeline:ListPipelines"
+        # on "*" (CodePipeline user guide, approvals-iam-permissions; F12). `changegate status` lists.
+        Statement(Sid="ListPipelines", Effect=Allow, Action=[codepipeline.ListPipelines], Resource=["*"]),
         Statement(Sid="ReadChangeSets", Effect=Allow,
-                  Action=[cfn.DescribeChangeSet, cfn.DescribeChangeSetHooks, cfn.ListChangeSets],
-                  Resource=managed_stack_arns(project, stack_names)),
+                  Action=[cfn.DescribeChangeSet, cfn.DescribeChangeSetHooks, cfn.DescribeStacks,
+                          cfn.ListChangeSets],
+                  Resource=stacks),
     ]
     policy = ManagedPolicy(
         logical_ids.APPROVERS_POLICY, ManagedPolicyName=naming.approvers_policy_name(project),

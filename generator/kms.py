@@ -8,6 +8,7 @@ from troposphere import GetAtt, Retain, Sub
 from troposphere.kms import Alias, Key
 
 from generator import arns, logical_ids, naming
+from generator.buckets import RETAIN_EXCEPT_ON_CREATE
 from generator.config import PipelinesConfig
 
 # Managing the key stays with the account (IAM decides who): without this statement nobody
@@ -43,7 +44,9 @@ def artifact_key(config: PipelinesConfig) -> tuple[Key, Alias]:
               Description=Sub(f"changegate {config.project}: pipeline artifacts, stack sources "
                               "and approval notifications (stack ${AWS::StackName})"),
               EnableKeyRotation=True, KeyPolicy=policy,
-              DeletionPolicy=Retain, UpdateReplacePolicy=Retain)
+              # Kept when the stack goes (it decrypts the retained buckets' objects), but removed
+              # when the create that made it rolls back (F7, see buckets.py).
+              DeletionPolicy=RETAIN_EXCEPT_ON_CREATE, UpdateReplacePolicy=Retain)
     alias = Alias(logical_ids.ARTIFACT_KEY_ALIAS, AliasName=naming.artifact_key_alias(config.project),
                   TargetKeyId=GetAtt(key, "Arn"))
     return key, alias

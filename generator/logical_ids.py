@@ -43,6 +43,10 @@ SYNC_PIPELINE = "SyncPipeline"
 PROTECTION_DOCUMENT = "TerminationProtectionDocument"
 PROTECTION_ROLE = "TerminationProtectionRole"
 PROTECTION_EVENTS_ROLE = "TerminationProtectionEventsRole"
+# The stack-policy function the stack pipelines invoke (generator/function.py).
+STACK_POLICY_FUNCTION = "StackPolicyFunction"
+STACK_POLICY_ROLE = "StackPolicyRole"
+STACK_POLICY_LOG_GROUP = "StackPolicyLogGroup"
 
 
 def stack_pipeline(folder: str) -> str:

@@ -85,8 +85,20 @@ CHANGE_STAGE = "Change"
 PLAN_ACTION = "CreateChangeSet"
 APPROVE_ACTION = "Approve"
 EXECUTE_ACTION = "ExecuteChangeSet"
+# The two Lambda actions around ExecuteChangeSet that apply the owner's stack policy and prove it
+# applied (generator/function.py, review/stack_policy.py; aws-fidelity notes, F6).
+APPLY_POLICY_ACTION = "ApplyStackPolicy"
+VERIFY_POLICY_ACTION = "VerifyStackPolicy"
+# What the Change stage's actions do, in RunOrder: plan, approve, apply the policy, execute, verify.
+CHANGE_ACTIONS = (PLAN_ACTION, APPROVE_ACTION, APPLY_POLICY_ACTION, EXECUTE_ACTION, VERIFY_POLICY_ACTION)
+# The Change stage's entry condition: a run the sync did not start (the run on pipeline creation,
+# a console "Release change") still has this default CommitId, and the stage is skipped.
+SKIP_RULE = "StartedBySync"
 # Pipeline-level variables the sync sets on StartPipelineExecution, shown to approvers.
 PIPELINE_VARIABLES = ("CommitId", "CommitAuthor", "CommitSubject")
+# Their declared default: what a run the sync did not start carries. The sync never sends it (it
+# sends "-" for an empty value), so the Change stage's entry condition can tell the two apart.
+PIPELINE_VARIABLE_DEFAULT = "unknown"
 # The longest value the sync sets for each (it shortens longer ones). CodePipeline resolves the
 # variables into the approval's CustomData, and "Maximum length of the action configuration value
 # ... 1000 characters" is not documented as applying before or after resolution (aws-fidelity
@@ -169,6 +181,22 @@ def sync_log_group_name(project: str) -> str:
 
 def artifact_key_alias(project: str) -> str:
     return f"alias/{project}-changegate"
+
+
+# ---- The stack-policy function the stack pipelines invoke (generator/function.py) ----
+
+STACK_POLICY_PURPOSE = "stack-policy"
+MAX_FUNCTION_NAME = 64
+
+
+def stack_policy_function_name(project: str) -> str:
+    """The Lambda function of ``review/stack_policy.py``: ``<project>-changegate-stack-policy``."""
+    return f"{project}-changegate-{STACK_POLICY_PURPOSE}"
+
+
+def stack_policy_log_group_name(project: str) -> str:
+    """Lambda's own log group name for the function (it logs there; the template creates it)."""
+    return f"/aws/lambda/{stack_policy_function_name(project)}"
 
 
 # ---- Termination protection of the managed stacks (generator/protection.py) ----

@@ -1,39 +1,85 @@
-"""One change-set pipeline per stack: Source -> Plan -> Approve -> Execute (V2, QUEUED).
+"""One change-set pipeline per stack: stage Source, then ONE stage Change (V2, QUEUED).
+
+The Change stage's actions run in RunOrder:
+
+    1 CreateChangeSet    CloudFormation CHANGE_SET_REPLACE, change set ``<project>-<execution id>``
+    2 Approve            manual approval (e-mail via SNS, the console, or ``changegate approve``)
+    3 ApplyStackPolicy   Lambda: the owner's stack policy on the existing stack, before it changes
+    4 ExecuteChangeSet   CloudFormation CHANGE_SET_EXECUTE of that same change set
+    5 VerifyStackPolicy  Lambda: the policy again (a new stack exists only now), then GetStackPolicy
+                         must return exactly it, or the action fails
+
+Why one stage (aws-fidelity notes, F4): "Because each stage can process only one execution at a
+time, the stage is locked while in progress" and "A stage with an approval action is locked until
+the approval action is approved or rejected or has timed out" (CodePipeline user guide,
+concepts-how-it-works); "After you execute a change set, CloudFormation deletes any additional
+change sets that are associated with the stack" (CloudFormation user guide,
+using-cfn-updating-stacks-changesets-execute). With plan, approval and execution in separate
+stages, a queued execution would plan while the one before it waits for approval and lose its
+change set when that one executes. In one stage it plans only after the previous one is done.
 
 Decision 5: QUEUED mode and one change set name per execution, so the change set an approver
-reviewed is exactly the one that executes. The sync starts each pipeline itself (decision 4):
-the S3 source never polls, and the sync sets the commit variables approvers see.
+reviewed is exactly the one that executes. The sync starts each pipeline itself (decision 4): the
+S3 source never polls, and the sync sets the commit variables approvers see.
+
+Runs the sync did not start (the run CodePipeline makes when it creates a pipeline, a console
+"Release change") carry the variables' default and skip the Change stage (``skip_unsynced_runs``).
 """
 
 from __future__ import annotations
 
-from troposphere import Sub
+import json
+
+from troposphere import FindInMap, Ref, Sub
 from troposphere.codepipeline import (
     Actions,
     ActionTypeId,
     ArtifactStore,
+    BeforeEntryConditions,
+    Condition,
     EncryptionKey,
     InputArtifacts,
     OutputArtifacts,
     Pipeline,
+    RuleDeclaration,
+    RuleTypeId,
     Stages,
     VariableDeclaration,
 )
 
 from generator import logical_ids, naming
-from generator.iam import APPROVE_ACTION, APPROVE_STAGE
 from generator.stacks import LoadedStack
 
 SOURCE_ARTIFACT = "SourceArtifact"
-STAGE_ORDER = ("Source", "Plan", APPROVE_STAGE, "Execute")
-VARIABLE_DEFAULT = "unknown"
+STAGE_ORDER = (naming.SOURCE_STAGE, naming.CHANGE_STAGE)
+VARIABLE_DEFAULT = naming.PIPELINE_VARIABLE_DEFAULT
 VARIABLE_DESCRIPTIONS = {
     "CommitId": "Commit the sync uploaded this stack from",
     "CommitAuthor": "Author of that commit",
     "CommitSubject": "First line of that commit's message",
 }
-# CodePipeline limits a manual approval's CustomData to 500 characters.
+# The approval text must stay within this many characters once CodePipeline has put the variables
+# in. CodePipeline documents 1,000 characters per action configuration value without saying whether
+# that applies before or after resolution (aws-fidelity notes, F15); 500 leaves room either way, and
+# naming.PIPELINE_VARIABLE_MAX_LENGTHS (which the sync applies) keeps the worst case under it.
 MAX_CUSTOM_DATA = 500
+# The console's host per partition (F16). AWS's own approval notification uses
+# https://console.aws.amazon.com/... for commercial regions (CodePipeline user guide,
+# approvals-json-format); China and GovCloud have their own consoles.
+CONSOLE_HOSTS_MAPPING = "ConsoleHosts"
+CONSOLE_HOSTS = {
+    "aws": "console.aws.amazon.com",
+    "aws-cn": "console.amazonaws.cn",
+    "aws-us-gov": "console.amazonaws-us-gov.com",
+}
+# The Lambda invoke action's UserParameters: which stack, and before or after ExecuteChangeSet.
+PHASE_BEFORE = "before"
+PHASE_AFTER = "after"
+
+
+def console_hosts_mapping() -> dict:
+    """The template's ``Mappings`` entry the console links read (``build_template`` adds it)."""
+    return {partition: {"Host": host} for partition, host in sorted(CONSOLE_HOSTS.items())}
 
 
 def artifact_store(artifact_bucket, key_arn) -> ArtifactStore:
@@ -48,64 +94,121 @@ def pipeline_variables() -> list[VariableDeclaration]:
 
 
 def approval_custom_data(stack_name: str, change_set: str) -> str:
-    """What the approver reads in the e-mail and the console, before opening the change set."""
+    """What the approver reads in the e-mail and the console, before opening the change set.
+
+    Short on purpose: with the longest stack name (128), project (20) and every variable at its
+    longest (naming.PIPELINE_VARIABLE_MAX_LENGTHS) it resolves to fewer than MAX_CUSTOM_DATA characters.
+    """
     commit, author, subject = (f"#{{variables.{v}}}" for v in naming.PIPELINE_VARIABLES)
-    return (f"Stack {stack_name}: review change set {change_set} before approving. "
-            f"It comes from commit {commit} by {author}: {subject}")
+    return f"Stack {stack_name}: review change set {change_set}. Commit {commit} by {author}: {subject}"
 
 
 def change_set_console_url(stack_name: str, change_set: str) -> Sub:
-    """The change set in the CloudFormation console, by stack and change set name.
+    """The change set in the CloudFormation console of the stack's partition, by names.
 
-    Both names are letters, digits and hyphens; CodePipeline replaces the execution id
-    variable before the link is shown.
+    Names, not ARNs: both ARNs hold ids CloudFormation makes up when it creates the stack and the
+    change set, after this template is written, and CodePipeline has no variable for them. Both
+    names are letters, digits and hyphens (no URL encoding needed); CodePipeline replaces the
+    execution id variable before the link is shown. AWS documents no deep-link format, so whether
+    the change set page resolves names is a question for a real account (aws-fidelity notes, §2.8).
     """
-    return Sub("https://console.aws.amazon.com/cloudformation/home?region=${AWS::Region}"
-               f"#/stacks/changesets/changes?stackId={stack_name}&changeSetId={change_set}")
+    return Sub("https://${Host}/cloudformation/home?region=${AWS::Region}"
+               f"#/stacks/changesets/changes?stackId={stack_name}&changeSetId={change_set}",
+               Host=FindInMap(CONSOLE_HOSTS_MAPPING, Ref("AWS::Partition"), "Host"))
 
 
-def _action(name: str, category: str, provider: str, configuration: dict, **extra) -> Actions:
+def skip_unsynced_runs() -> BeforeEntryConditions:
+    """The Change stage's entry condition: runs the sync did not start skip the stage.
+
+    CodePipeline runs a pipeline once when it creates it, and anyone may "Release change" in the
+    console; neither sets the commit variables, so ``CommitId`` keeps its default. Such a run must
+    not plan nor reach an approver (the CleverTap team's first wish). The sync always sets
+    ``CommitId`` to a commit.
+
+    From the CodePipeline user guide (stage-conditions): an Entry condition allows the results
+    "Fail or Skip"; "For Entry conditions that use the Skip result ... only the `LambdaInvoke` and
+    `VariableCheck` rules are supported"; "When a stage is skipped, the stage status is Skipped,
+    and the action status is Didn't Run"; the result engages only when the condition fails, i.e.
+    when a rule fails. The VariableCheck rule (rule-reference-VariableCheck) compares ``Variable``
+    with ``Value`` by ``Operator`` (EQ, CONTAINS, MATCHES, NE): here ``CommitId NE "unknown"``
+    passes for a synced run and fails, so skips, for any other. Nothing plans, nothing fails.
+    """
+    rule = RuleDeclaration(
+        Name=naming.SKIP_RULE,
+        RuleTypeId=RuleTypeId(Category="Rule", Owner="AWS", Provider="VariableCheck", Version="1"),
+        Configuration={"Variable": "#{variables.CommitId}", "Operator": "NE", "Value": VARIABLE_DEFAULT})
+    return BeforeEntryConditions(Conditions=[Condition(Result="SKIP", Rules=[rule])])
+
+
+def _action(name: str, category: str, provider: str, configuration: dict, run_order: int = 1,
+            **extra) -> Actions:
     return Actions(Name=name, ActionTypeId=ActionTypeId(Category=category, Owner="AWS", Provider=provider,
                                                         Version="1"),
-                   Configuration=configuration, RunOrder=1, **extra)
+                   Configuration=configuration, RunOrder=run_order, **extra)
 
 
-def stack_pipeline(project: str, stack: LoadedStack, *, role_arn, artifact_bucket, key_arn, source_bucket,
-                   execution_role_arn, topic_arn) -> Pipeline:
+def stack_policy_parameters(stack_name: str, phase: str) -> str:
+    """The Lambda action's UserParameters (review/stack_policy.py reads them)."""
+    return json.dumps({"Phase": phase, "StackName": stack_name}, sort_keys=True, separators=(",", ":"))
+
+
+def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topic_arn,
+                   function_name) -> list[Actions]:
+    """The Change stage's five actions, in RunOrder 1 to 5 (naming.CHANGE_ACTIONS)."""
     settings = stack.settings
     change_set = naming.change_set_name(project)
-    template_path = f"{SOURCE_ARTIFACT}::{naming.ARCHIVE_TEMPLATE}"
+    source = [InputArtifacts(Name=SOURCE_ARTIFACT)]
     plan_configuration = {
         "ActionMode": "CHANGE_SET_REPLACE",
         "StackName": stack.stack_name,
         "ChangeSetName": change_set,
-        "TemplatePath": template_path,
-        # The sync writes Parameters, Tags and the protected StackPolicy into this file.
+        "TemplatePath": f"{SOURCE_ARTIFACT}::{naming.ARCHIVE_TEMPLATE}",
+        # Parameters and Tags. The sync also writes the owner's StackPolicy into this file, but
+        # CreateChangeSet has no stack-policy parameter and nothing documents that the action
+        # applies it in change-set modes (F6): ApplyStackPolicy and VerifyStackPolicy do.
         "TemplateConfiguration": f"{SOURCE_ARTIFACT}::{naming.ARCHIVE_CONFIG}",
         "RoleArn": execution_role_arn,
     }
     if settings.capabilities:
         plan_configuration["Capabilities"] = ",".join(settings.capabilities)
+    order = {name: index for index, name in enumerate(naming.CHANGE_ACTIONS, start=1)}
+    return [
+        _action(naming.PLAN_ACTION, "Deploy", "CloudFormation", plan_configuration,
+                order[naming.PLAN_ACTION], InputArtifacts=source),
+        _action(naming.APPROVE_ACTION, "Approval", "Manual",
+                {"NotificationArn": topic_arn,
+                 "CustomData": approval_custom_data(stack.stack_name, change_set),
+                 "ExternalEntityLink": change_set_console_url(stack.stack_name, change_set)},
+                order[naming.APPROVE_ACTION], TimeoutInMinutes=settings.approval_timeout_minutes),
+        _action(naming.APPLY_POLICY_ACTION, "Invoke", "Lambda",
+                {"FunctionName": function_name,
+                 "UserParameters": stack_policy_parameters(stack.stack_name, PHASE_BEFORE)},
+                order[naming.APPLY_POLICY_ACTION], InputArtifacts=source),
+        # RoleArn "is not applied when executing a change set" (CloudFormation action reference).
+        _action(naming.EXECUTE_ACTION, "Deploy", "CloudFormation",
+                {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": stack.stack_name,
+                 "ChangeSetName": change_set},
+                order[naming.EXECUTE_ACTION]),
+        _action(naming.VERIFY_POLICY_ACTION, "Invoke", "Lambda",
+                {"FunctionName": function_name,
+                 "UserParameters": stack_policy_parameters(stack.stack_name, PHASE_AFTER)},
+                order[naming.VERIFY_POLICY_ACTION], InputArtifacts=source),
+    ]
+
+
+def stack_pipeline(project: str, stack: LoadedStack, *, role_arn, artifact_bucket, key_arn, source_bucket,
+                   execution_role_arn, topic_arn, function_name) -> Pipeline:
+    source = _action(
+        naming.SOURCE_ACTION_NAME, "Source", "S3",
+        {"S3Bucket": source_bucket, "S3ObjectKey": naming.source_object_key(stack.name),
+         # The sync starts the pipeline, pinned to the version it uploaded (decision 4).
+         "PollForSourceChanges": "false"},
+        OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)], Namespace="SourceVariables")
     stages = [
-        Stages(Name="Source", Actions=[_action(
-            naming.SOURCE_ACTION_NAME, "Source", "S3",
-            {"S3Bucket": source_bucket, "S3ObjectKey": naming.source_object_key(stack.name),
-             # The sync starts the pipeline, pinned to the version it uploaded (decision 4).
-             "PollForSourceChanges": "false"},
-            OutputArtifacts=[OutputArtifacts(Name=SOURCE_ARTIFACT)], Namespace="SourceVariables")]),
-        Stages(Name="Plan", Actions=[_action(
-            "CreateChangeSet", "Deploy", "CloudFormation", plan_configuration,
-            InputArtifacts=[InputArtifacts(Name=SOURCE_ARTIFACT)])]),
-        Stages(Name=APPROVE_STAGE, Actions=[_action(
-            APPROVE_ACTION, "Approval", "Manual",
-            {"NotificationArn": topic_arn,
-             "CustomData": approval_custom_data(stack.stack_name, change_set),
-             "ExternalEntityLink": change_set_console_url(stack.stack_name, change_set)},
-            TimeoutInMinutes=settings.approval_timeout_minutes)]),
-        Stages(Name="Execute", Actions=[_action(
-            "ExecuteChangeSet", "Deploy", "CloudFormation",
-            {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": stack.stack_name,
-             "ChangeSetName": change_set})]),
+        Stages(Name=naming.SOURCE_STAGE, Actions=[source]),
+        Stages(Name=naming.CHANGE_STAGE, BeforeEntry=skip_unsynced_runs(),
+               Actions=change_actions(project, stack, execution_role_arn=execution_role_arn,
+                                      topic_arn=topic_arn, function_name=function_name)),
     ]
     return Pipeline(
         logical_ids.stack_pipeline(stack.name),

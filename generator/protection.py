@@ -11,17 +11,17 @@ forbids code hidden in the template. So the bootstrap stack wires AWS services t
 UPDATE_COMPLETE is there so that an adopted stack (or one that existed before this feature)
 is protected by its next executed change set. The call is idempotent.
 
-The rule's pattern: ``detail.stack-id`` must start with one of a set of prefixes
-``arn:<partition>:cloudformation:<region>:<account>:stack/<p>``. Inside the project prefix the
-prefixes are the smallest set that covers every protected stack name and no other known one
-(opted-out stacks, disabled stacks and the bootstrap stack ``<project>-pipelines``, which
-``changegate deploy`` protects itself); an adopted stack outside the prefix is named exactly.
-A name is closed with ``/`` (the stack id goes on with ``/<uuid>``), so ``acme-db/`` never
-matches ``acme-db2``. Only ``prefix`` is used: it is the one operator every event bus supports
-with a list of values, and a list is an OR. The pattern has at most one entry per protected
-stack, usually a handful; when it would exceed EventBridge's 4,096 characters the entries are
-split over several rules (same target), so the size of each rule is bounded whatever the
-number of stacks.
+The rule's pattern: ``detail.stack-id`` must start with one of the prefixes
+``arn:<partition>:cloudformation:<region>:<account>:stack/<name>/``, one per protected stack, the
+exact name closed with ``/`` (the stack id goes on with ``/<uuid>``). Never shortened: the nested
+stacks of a managed stack are named ``<name>-<LogicalId>-<random>``, and "You can't enable or disable
+termination protection directly on a nested stack" (CloudFormation user guide,
+using-cfn-protect-stacks), so a shortened prefix such as ``stack/acme-n`` would start a runbook that
+fails for every nested stack event (aws-fidelity notes, F17). Exact ``stack/<name>/`` matches neither
+those nor ``acme-db2`` for ``acme-db``. Only ``prefix`` is used: it is the one operator every event bus
+supports with a list of values, and a list is an OR. When the pattern would exceed EventBridge's
+4,096 characters the entries are split over several rules (same target), about 40 stacks a rule,
+so the size of each rule is bounded whatever the number of stacks.
 """
 
 from __future__ import annotations
@@ -72,30 +72,13 @@ def protection_sets(project: str, stacks: Mapping[str, LoadedStack]) -> tuple[li
     return sorted(protected), sorted(others - protected)
 
 
-def name_prefixes(project: str, protected: Iterable[str], others: Iterable[str]) -> list[str]:
-    """The fewest stack-name prefixes that match every ``protected`` name and no ``others`` one.
+def name_prefixes(protected: Iterable[str]) -> list[str]:
+    """One exact ``<name>/`` prefix per protected stack, sorted: never shortened (F17).
 
-    Names are closed with ``/``. Within ``<project>-`` (the project's own names, decision 7)
-    the prefixes may be shortened; an adopted name outside it is always exact.
+    A shorter prefix would also match the managed stacks' nested stacks (``<name>-<Logical>-<id>``)
+    and names not yet known (a stack added later, opted out).
     """
-    head = f"{project}-"
-    inside = {f"{n}/" for n in protected if n.startswith(head)}
-    outside = sorted(f"{n}/" for n in protected if not n.startswith(head))
-    excluded = {f"{n}/" for n in others if n.startswith(head)}
-    return sorted(_cover(head, inside, excluded)) + outside
-
-
-def _cover(prefix: str, wanted: set[str], unwanted: set[str]) -> list[str]:
-    if not wanted:
-        return []
-    if not unwanted:
-        return [prefix]
-    found: list[str] = []
-    for char in sorted({w[len(prefix)] for w in wanted}):
-        longer = prefix + char
-        found += _cover(longer, {w for w in wanted if w.startswith(longer)},
-                        {u for u in unwanted if u.startswith(longer)})
-    return found
+    return sorted({f"{name}/" for name in protected})
 
 
 def event_pattern(prefixes: Iterable[str]) -> dict:
@@ -216,10 +199,10 @@ def termination_protection(project: str, stacks: Mapping[str, LoadedStack],
 
     ``stack_arns``: the managed stacks as IAM resources (``<project>-*`` and adopted names).
     """
-    protected, others = protection_sets(project, stacks)
+    protected, _ = protection_sets(project, stacks)
     if not protected:
         return []
-    groups = split_prefixes(name_prefixes(project, protected, others))
+    groups = split_prefixes(name_prefixes(protected))
     document = automation_document(project)
     role = automation_role(project, stack_arns)
     starter = events_role(project)

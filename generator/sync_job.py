@@ -31,6 +31,7 @@ from troposphere.codepipeline import (
 from troposphere.logs import LogGroup
 
 from generator import logical_ids, naming
+from generator.buckets import RETAIN_EXCEPT_ON_CREATE
 from generator.config import PipelinesConfig
 from generator.pipeline import SOURCE_ARTIFACT, artifact_store
 
@@ -48,8 +49,11 @@ CONTAINER_TIMEOUT_MINUTES = 30
 
 def sync_log_group(config: PipelinesConfig) -> LogGroup:
     # Retained: the sync's logs are part of the audit trail, even after the bootstrap stack goes.
+    # Except when the create that made it rolls back: a named, retained log group would make the
+    # retried first deploy fail on "already exists" (F7, see buckets.py).
     return LogGroup(logical_ids.SYNC_LOG_GROUP, LogGroupName=naming.sync_log_group_name(config.project),
-                    RetentionInDays=LOG_RETENTION_DAYS, DeletionPolicy=Retain, UpdateReplacePolicy=Retain)
+                    RetentionInDays=LOG_RETENTION_DAYS, DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,
+                    UpdateReplacePolicy=Retain)
 
 
 def sync_project(config: PipelinesConfig, *, role_arn, key_arn, source_bucket,

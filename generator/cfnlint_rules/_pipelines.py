@@ -30,6 +30,21 @@ KNOWN_PROVIDERS: dict[str, frozenset[str]] = {
 KNOWN_RULE_PROVIDERS = frozenset({"CloudWatchAlarm", "Commands", "DeploymentWindow", "LambdaInvoke",
                                   "VariableCheck"})
 
+# Which results each stage condition allows: Entry "Fail or Skip", On Failure "Rollback" (Retry through
+# FailureConditions), On Success "Rollback or Fail" (CodePipeline user guide, stage-conditions).
+CONDITION_RESULTS: dict[str, frozenset[str]] = {
+    "BeforeEntry": frozenset({"FAIL", "SKIP"}),
+    "OnFailure": frozenset({"ROLLBACK", "RETRY"}),
+    "OnSuccess": frozenset({"ROLLBACK", "FAIL"}),
+}
+# "For Entry conditions that use the Skip result ... only the LambdaInvoke and VariableCheck rules
+# are supported" (same page).
+SKIP_RULE_PROVIDERS = frozenset({"LambdaInvoke", "VariableCheck"})
+# VariableCheck's configuration: Variable, Value, Operator (EQ, CONTAINS, MATCHES, NE)
+# (CodePipeline user guide, rule-reference-VariableCheck).
+VARIABLE_CHECK_KEYS = frozenset({"Variable", "Value", "Operator"})
+VARIABLE_CHECK_OPERATORS = frozenset({"EQ", "CONTAINS", "MATCHES", "NE"})
+
 CLOUDFORMATION_ACTION_MODES = ("CHANGE_SET_EXECUTE", "CHANGE_SET_REPLACE", "CREATE_UPDATE", "DELETE_ONLY",
                                "REPLACE_ON_FAILURE")
 CLOUDFORMATION_CAPABILITIES = frozenset({"CAPABILITY_AUTO_EXPAND", "CAPABILITY_IAM", "CAPABILITY_NAMED_IAM"})
@@ -63,6 +78,9 @@ CONFIGURATION: dict[tuple[str, str], ConfigurationSpec] = {
     ("Test", "CodeBuild"): _spec({"ProjectName"}, {"PrimarySource", "BatchEnabled", "CombineArtifacts",
                                                    "EnvironmentVariables"}),
     ("Approval", "Manual"): _spec(set(), {"NotificationArn", "CustomData", "ExternalEntityLink"}),
+    # The Lambda invoke action: "FunctionName" (required), "UserParameters" (optional)
+    # (CodePipeline user guide, action-reference-Lambda).
+    ("Invoke", "Lambda"): _spec({"FunctionName"}, {"UserParameters"}),
     ("Deploy", "CloudFormation"): _spec(
         {"ActionMode", "StackName"},
         {"Capabilities", "ChangeSetName", "OutputFileName", "ParameterOverrides", "RoleArn", "TemplatePath",
@@ -158,3 +176,21 @@ def strings(value: Any, path: list) -> Iterator[tuple[list, str]]:
     elif isinstance(value, list):
         for index, item in enumerate(value):
             yield from strings(item, [*path, index])
+
+
+@dataclass(frozen=True)
+class ConditionRef:
+    path: list  # to the condition
+    key: str  # BeforeEntry, OnSuccess or OnFailure
+    condition: dict
+
+
+def conditions(properties: dict, base: list) -> Iterator[ConditionRef]:
+    """Every stage condition of a pipeline's ``properties`` (``base`` is the path to them)."""
+    for index, stage in stages(properties):
+        for key in CONDITION_RESULTS:
+            block = stage.get(key)
+            listed = block.get("Conditions") if isinstance(block, dict) else None
+            for c_index, condition in enumerate(listed if isinstance(listed, list) else []):
+                if isinstance(condition, dict):
+                    yield ConditionRef([*base, "Stages", index, key, "Conditions", c_index], key, condition)

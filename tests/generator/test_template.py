@@ -20,7 +20,7 @@ from generator.validate import validate_repository
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "pipelines.json"
-STAGES = ["Source", "Plan", "Approve", "Execute"]
+STAGES = [naming.SOURCE_STAGE, naming.CHANGE_STAGE]
 
 
 @pytest.fixture(scope="module")
@@ -96,17 +96,35 @@ def test_stage_order_and_v2_queued(doc: dict) -> None:
         assert [v["Name"] for v in props["Variables"]] == list(naming.PIPELINE_VARIABLES)
 
 
+def _change_actions(pipeline: dict) -> dict:
+    change = pipeline["Properties"]["Stages"][1]
+    assert change["Name"] == naming.CHANGE_STAGE
+    return {a["Name"]: a for a in change["Actions"]}
+
+
+def test_change_stage_runs_plan_approve_policy_execute_verify_in_order(doc: dict) -> None:
+    for pipeline in _stack_pipelines(doc).values():
+        actions = _change_actions(pipeline)
+        by_order = sorted(actions.values(), key=lambda a: a["RunOrder"])
+        assert [a["Name"] for a in by_order] == list(naming.CHANGE_ACTIONS)
+        assert [a["RunOrder"] for a in by_order] == [1, 2, 3, 4, 5]  # one at a time, none in parallel
+        types = [(a["ActionTypeId"]["Category"], a["ActionTypeId"]["Provider"]) for a in by_order]
+        assert types == [("Deploy", "CloudFormation"), ("Approval", "Manual"), ("Invoke", "Lambda"),
+                         ("Deploy", "CloudFormation"), ("Invoke", "Lambda")]
+
+
 def test_change_set_is_the_same_in_plan_and_execute_and_unique_per_execution(doc: dict) -> None:
     for pipeline in _stack_pipelines(doc).values():
-        stages = {s["Name"]: s["Actions"][0] for s in pipeline["Properties"]["Stages"]}
-        plan, execute = stages["Plan"]["Configuration"], stages["Execute"]["Configuration"]
+        actions = _change_actions(pipeline)
+        plan = actions[naming.PLAN_ACTION]["Configuration"]
+        execute = actions[naming.EXECUTE_ACTION]["Configuration"]
         assert plan["ActionMode"] == "CHANGE_SET_REPLACE" and execute["ActionMode"] == "CHANGE_SET_EXECUTE"
         assert plan["ChangeSetName"] == execute["ChangeSetName"]
         assert plan["StackName"] == execute["StackName"]
         assert "#{codepipeline.PipelineExecutionId}" in plan["ChangeSetName"]
-        approval = stages["Approve"]["Configuration"]
+        approval = actions[naming.APPROVE_ACTION]["Configuration"]
         assert plan["ChangeSetName"] in approval["CustomData"] and plan["StackName"] in approval["CustomData"]
-        assert plan["ChangeSetName"] in approval["ExternalEntityLink"]["Fn::Sub"]
+        assert plan["ChangeSetName"] in approval["ExternalEntityLink"]["Fn::Sub"][0]
         assert len(approval["CustomData"]) <= 500
 
 
@@ -117,7 +135,7 @@ def test_source_action_reads_the_stack_object_without_polling(doc: dict) -> None
         assert source["ActionTypeId"]["Provider"] == "S3"
         assert source["Configuration"]["S3ObjectKey"] == naming.source_object_key(folder)
         assert source["Configuration"]["PollForSourceChanges"] == "false"
-        plan = pipeline["Properties"]["Stages"][1]["Actions"][0]["Configuration"]
+        plan = _change_actions(pipeline)[naming.PLAN_ACTION]["Configuration"]
         assert plan["TemplatePath"].endswith("::" + naming.ARCHIVE_TEMPLATE)
         assert plan["TemplateConfiguration"].endswith("::" + naming.ARCHIVE_CONFIG)
 
@@ -129,24 +147,29 @@ def test_change_set_name_is_valid_after_substitution(project: str) -> None:
 
 
 def test_capabilities_and_timeouts_come_from_config(doc: dict) -> None:
-    pipelines = {p["Properties"]["Name"]: p["Properties"]["Stages"] for p in _stack_pipelines(doc).values()}
-    assert pipelines["acme-service"][1]["Actions"][0]["Configuration"]["Capabilities"] == "CAPABILITY_IAM"
-    assert "Capabilities" not in pipelines["acme-network"][1]["Actions"][0]["Configuration"]
-    assert pipelines["acme-alarms"][2]["Actions"][0]["TimeoutInMinutes"] == 1440
-    assert pipelines["acme-network"][2]["Actions"][0]["TimeoutInMinutes"] == 4320
+    pipelines = {p["Properties"]["Name"]: _change_actions(p) for p in _stack_pipelines(doc).values()}
+    plan, approve = naming.PLAN_ACTION, naming.APPROVE_ACTION
+    assert pipelines["acme-service"][plan]["Configuration"]["Capabilities"] == "CAPABILITY_IAM"
+    assert "Capabilities" not in pipelines["acme-network"][plan]["Configuration"]
+    assert pipelines["acme-alarms"][approve]["TimeoutInMinutes"] == 1440
+    assert pipelines["acme-network"][approve]["TimeoutInMinutes"] == 4320
 
 
 def test_every_allow_is_scoped_to_the_project(doc: dict) -> None:
     """No Allow on "*" except actions IAM gives no resource for; names carry the prefix."""
-    unscoped_ok = {"cloudformation:ValidateTemplate"}
-    for name in ("PipelineRole", "SyncRole", "CloudFormationExecutionRole", "ApproversPolicy"):
+    # Actions IAM authorizes only on "*" (no resource type in the service authorization reference).
+    unscoped_ok = {"cloudformation:ValidateTemplate", "codepipeline:ListPipelines",
+                   "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"}
+    for name in ("PipelineRole", "SyncRole", "CloudFormationExecutionRole", "ApproversPolicy",
+                 "StackPolicyRole"):
         for statement in _statements(doc["Resources"][name]):
             resources = statement.get("Resource", [])
             if statement["Effect"] == "Allow" and "*" in resources:
                 assert set(statement["Action"]) <= unscoped_ok, (name, statement)
             for resource in resources:
                 text = _flat(resource)
-                if any(k in text for k in (":codepipeline:", ":cloudformation:", ":iam::", ":codebuild:")):
+                if any(k in text for k in (":codepipeline:", ":cloudformation:", ":iam::", ":codebuild:",
+                                           ":lambda:", ":logs:")):
                     assert re.search(r"[:/]acme-", text), (name, text)
             if statement["Effect"] == "Allow":
                 assert "iam:PassRole" not in statement["Action"] or "*" not in resources
@@ -262,7 +285,8 @@ def test_adopted_stack_is_named_explicitly(tmp_path: Path) -> None:
 def test_adopting_the_bootstrap_name_is_refused(tmp_path: Path) -> None:
     root = _copy_repo(tmp_path)
     _edit_config(root, "  alarms:\n", "  alarms:\n    stack_name: acme-pipelines\n")
-    with pytest.raises(GenerateError, match="bootstrap stack"):
+    # Refused when the config is validated (StackError) or, at the latest, when the template is built.
+    with pytest.raises((GenerateError, StackError), match="bootstrap stack"):
         render_template(root)
 
 

@@ -16,23 +16,28 @@ import boto3
 import pytest
 from moto import mock_aws
 
+from generator.functions import function_archive, function_code_key
+from generator.naming import staging_bucket_name
 from generator.template import render_template
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"
+# The account the example config's ARNs name (pipelines/config.yaml): moto runs as that account.
+ACCOUNT = "111122223333"
 pytestmark = pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
 
 
 @pytest.fixture
 def aws(monkeypatch):
     for key, value in {"AWS_ACCESS_KEY_ID": "testing", "AWS_SECRET_ACCESS_KEY": "testing",
-                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION}.items():
+                       "AWS_SESSION_TOKEN": "testing", "AWS_DEFAULT_REGION": REGION,
+                       "MOTO_ACCOUNT_ID": ACCOUNT}.items():
         monkeypatch.setenv(key, value)
     with mock_aws():
         yield boto3.Session(region_name=REGION)
 
 
-CONNECTION = "arn:aws:codeconnections:eu-west-1:123456789012:connection/00000000-0000-0000-0000-000000000000"
+CONNECTION = f"arn:aws:codeconnections:eu-west-1:{ACCOUNT}:connection/00000000-0000-0000-0000-000000000000"
 
 
 def test_bootstrap_stack_creates_in_moto(aws, tmp_path: Path) -> None:
@@ -46,6 +51,12 @@ def test_bootstrap_stack_creates_in_moto(aws, tmp_path: Path) -> None:
     # The approvers are existing principals the bootstrap stack attaches its policy to.
     aws.client("iam").create_role(RoleName="PlatformApprovers", AssumeRolePolicyDocument=json.dumps(
         {"Version": "2012-10-17", "Statement": []}))
+    # `changegate deploy` uploads the stack-policy function's code before it creates the stack.
+    archive = function_archive()
+    s3 = aws.client("s3")
+    staging = staging_bucket_name(ACCOUNT, REGION)
+    s3.create_bucket(Bucket=staging, CreateBucketConfiguration={"LocationConstraint": REGION})
+    s3.put_object(Bucket=staging, Key=function_code_key(archive), Body=archive.data)
     cfn = aws.client("cloudformation")
     cfn.create_stack(StackName="acme-pipelines", TemplateBody=body, Capabilities=["CAPABILITY_NAMED_IAM"])
     stack = cfn.describe_stacks(StackName="acme-pipelines")["Stacks"][0]
@@ -63,9 +74,15 @@ def test_bootstrap_stack_creates_in_moto(aws, tmp_path: Path) -> None:
     attached = iam.list_entities_for_policy(PolicyArn=_policy_arn(iam, "acme-changegate-approvers"))
     assert [r["RoleName"] for r in attached["PolicyRoles"]] == ["PlatformApprovers"]
 
+    # The stack-policy function, its role and its code from the staging bucket.
+    function = aws.client("lambda").get_function(FunctionName="acme-changegate-stack-policy")
+    assert function["Configuration"]["Handler"] == "review.stack_policy.handler"
+    assert function["Configuration"]["Role"].endswith(":role/acme-changegate-stack-policy")
+    assert function["Configuration"]["CodeSha256"]
+    assert {"StackPolicyFunction", "StackPolicyRole", "StackPolicyLogGroup"} <= set(created)
+
     # moto 5.2 creates the buckets but applies neither their versioning nor AWS::S3::BucketPolicy;
     # test_template.py checks those properties in the template itself.
-    s3 = aws.client("s3")
     source = created["SourceBucket"]
     assert source in {b["Name"] for b in s3.list_buckets()["Buckets"]}
 

@@ -6,6 +6,7 @@ and matching sample stack status events with the two operators it uses (exact va
 
 from __future__ import annotations
 
+import itertools
 import json
 import random
 import re
@@ -111,6 +112,20 @@ def test_rule_matches_exactly_the_protected_stacks(mixed) -> None:
     other_account = _event("acme-database")
     other_account["detail"]["stack-id"] = other_account["detail"]["stack-id"].replace(ACCOUNT, "999999999999")
     assert not _matches(_resolve(_rules(doc)[0]["Properties"]["EventPattern"]), other_account)
+
+
+def test_nested_stacks_of_managed_stacks_do_not_start_the_runbook(mixed) -> None:
+    """F17: "You can't enable or disable termination protection directly on a nested stack"; a nested
+    stack is named ``<parent>-<LogicalId>-<random>``, so a shortened prefix (``stack/acme-d``) would
+    start a runbook that fails on every nested stack's CREATE_COMPLETE and UPDATE_COMPLETE."""
+    doc, _ = mixed
+    for parent in ("acme-database", "acme-service", "LegacyAlarms"):
+        assert _protected_by(doc, parent)
+        for status in ("CREATE_COMPLETE", "UPDATE_COMPLETE"):
+            assert not _protected_by(doc, f"{parent}-Vpc-1A2B3C4D5E6F", status), parent
+    # a stack added later under a name that shares a start with a protected one: not covered either
+    assert not _protected_by(doc, "acme-data")
+    assert not _protected_by(doc, "acme-s3")
 
 
 def test_rule_passes_the_stack_id_to_the_runbook(mixed) -> None:
@@ -242,18 +257,27 @@ def test_prefixes_are_exact_and_the_pattern_is_bounded_for_1000_stacks(opt_out_e
     stacks = [f"acme-{f}" for f in folders]
     others = [s for i, s in enumerate(stacks) if i % opt_out_every == opt_out_every - 1] + ["acme-pipelines"]
     protected = [s for s in stacks if s not in others] + ["LegacyOne", "LegacyTwo"]
-    prefixes = protection.name_prefixes("acme", protected, others)
-    assert len(prefixes) <= len(protected)
-    for name in protected:
-        assert sum(f"{name}/".startswith(p) for p in prefixes) == 1, name
-    for name in others:
+    prefixes = protection.name_prefixes(protected)
+    assert prefixes == sorted(f"{name}/" for name in protected)  # exact, one each, never shortened
+    for name in others + [f"{n}-Nested-1A2B3C" for n in protected]:
         assert not any(f"{name}/".startswith(p) for p in prefixes), name
     groups = protection.split_prefixes(prefixes)
     assert [p for g in groups for p in g] == prefixes
+    sizes = [protection.pattern_size(g) for g in groups]
+    assert all(size <= protection.MAX_EVENT_PATTERN for size in sizes)
+    # Packed: every rule but the last is full (the next prefix would not have fitted), so the
+    # count is the fewest; with names up to 30 characters that is at least 35 stacks a rule.
+    assert all(protection.pattern_size([*g, n[0]]) > protection.MAX_EVENT_PATTERN
+               for g, n in itertools.pairwise(groups))
+    assert len(groups) <= -(-len(protected) // 35)
+
+
+def test_a_name_at_the_longest_fits_a_rule_of_its_own() -> None:
+    """The 4,096-character split holds even for 128-character stack names in the longest partition."""
+    names = [f"{i:03d}" + "x" * (naming.MAX_STACK_NAME - 3) for i in range(100)]
+    groups = protection.split_prefixes(protection.name_prefixes(names))
     assert all(protection.pattern_size(g) <= protection.MAX_EVENT_PATTERN for g in groups)
-    # The usual case, one opt-out in 1,000 stacks: about 60 prefixes, two rules. Every other stack
-    # opted out: at most one prefix per protected stack, about 40 per rule.
-    assert len(groups) <= (2 if opt_out_every == 1000 else len(protected) // 30)
+    assert 1 < len(groups) < len(names)
 
 
 def test_many_rules_when_one_pattern_cannot_hold_them() -> None:

@@ -1,0 +1,262 @@
+"""The stack pipelines' Change stage, checked against a model of CodePipeline's documented rules.
+
+The model (``simulate``) runs queued executions of one stack over a pipeline's stages and actions
+exactly as the template declares them, under the rules AWS documents:
+
+- "Because each stage can process only one execution at a time, the stage is locked while in
+  progress" and "A stage with an approval action is locked until the approval action is approved or
+  rejected or has timed out" (CodePipeline user guide, concepts-how-it-works); in QUEUED mode
+  "Executions are processed one by one in the order that they are queued".
+- Actions of a stage run in RunOrder.
+- CHANGE_SET_REPLACE creates the change set; "After you execute a change set, CloudFormation deletes
+  any additional change sets that are associated with the stack" (CloudFormation user guide,
+  using-cfn-updating-stacks-changesets-execute).
+- A ``BeforeEntry`` condition whose rule fails with Result SKIP: "the stage status is Skipped, and
+  the action status is Didn't Run" (CodePipeline user guide, stage-conditions).
+
+Approvals are given as late as possible (only when nothing else can move), which is the worst case
+for a queued execution: everything it can do while the one before it waits, it does.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import pytest
+
+from generator import naming, pipeline
+from generator.template import render_template
+
+REPO = Path(__file__).resolve().parents[2]
+SHA = "0123456789abcdef0123456789abcdef01234567"
+
+
+@pytest.fixture(scope="module")
+def doc() -> dict:
+    return json.loads(render_template(REPO))
+
+
+def _stack_pipelines(doc: dict) -> list[dict]:
+    return [r["Properties"] for k, r in sorted(doc["Resources"].items())
+            if r["Type"] == "AWS::CodePipeline::Pipeline" and k != "SyncPipeline"]
+
+
+# ---- the model ----
+
+@dataclass
+class Run:
+    id: str
+    variables: dict[str, str]
+    stage: int = 0
+    action: int = 0
+    inside: bool = False  # holds the lock of its current stage
+    approved: bool = False
+    seen: dict[str, object] = field(default_factory=dict)
+
+
+def _resolve(text: str, run: Run) -> str:
+    text = text.replace(naming.EXECUTION_ID_VARIABLE, run.id)
+    return re.sub(r"#\{variables\.([A-Za-z0-9@_-]+)\}", lambda m: run.variables[m.group(1)], text)
+
+
+def _rule_passes(rule: dict, run: Run) -> bool:
+    """VariableCheck (rule-reference-VariableCheck): Variable <Operator> Value."""
+    assert rule["RuleTypeId"]["Provider"] == "VariableCheck", rule
+    config = rule["Configuration"]
+    value, wanted = _resolve(config["Variable"], run), config["Value"]
+    return {"EQ": value == wanted, "NE": value != wanted, "CONTAINS": wanted in value,
+            "MATCHES": re.fullmatch(wanted, value) is not None}[config["Operator"]]
+
+
+def _skips(stage: dict, run: Run) -> bool:
+    for condition in (stage.get("BeforeEntry") or {}).get("Conditions", []):
+        if not all(_rule_passes(rule, run) for rule in condition["Rules"]):
+            assert condition["Result"] == "SKIP"
+            return True
+    return False
+
+
+def simulate(props: dict, run_variables: list[dict[str, str]]) -> list[Run]:
+    """Run queued executions (in order) of one pipeline; return each run with what it saw."""
+    defaults = {v["Name"]: v["DefaultValue"] for v in props.get("Variables", [])}
+    runs = [Run(f"{i:08d}-0000-4000-8000-000000000000", {**defaults, **v})
+            for i, v in enumerate(run_variables)]
+    stages = [(s, sorted(s["Actions"], key=lambda a: a.get("RunOrder", 1))) for s in props["Stages"]]
+    change_sets: set[str] = set()
+    locks: dict[int, str] = {}
+    while True:
+        moved = False
+        for run in runs:
+            if run.stage == len(stages):
+                continue
+            stage, actions = stages[run.stage]
+            if not run.inside:
+                # FIFO: a stage is entered only when free and no earlier run still has to pass it.
+                if run.stage in locks or any(r.stage <= run.stage for r in runs[:runs.index(run)]):
+                    continue
+                if _skips(stage, run):
+                    run.seen.setdefault("skipped", []).append(stage["Name"])
+                    run.stage += 1
+                    moved = True
+                    continue
+                locks[run.stage], run.inside = run.id, True
+            action = actions[run.action]
+            kind = (action["ActionTypeId"]["Category"], action["ActionTypeId"]["Provider"])
+            config = action.get("Configuration", {})
+            if kind == ("Approval", "Manual"):
+                if not run.approved:
+                    continue
+                run.seen["approved"] = True
+            elif kind == ("Deploy", "CloudFormation") and config["ActionMode"] == "CHANGE_SET_REPLACE":
+                change_sets.add(_resolve(config["ChangeSetName"], run))
+                run.seen["planned"] = True
+            elif kind == ("Deploy", "CloudFormation") and config["ActionMode"] == "CHANGE_SET_EXECUTE":
+                name = _resolve(config["ChangeSetName"], run)
+                run.seen["change set at execution"] = name in change_sets
+                if name not in change_sets:
+                    # ChangeSetNotFound: the action and the execution fail, the stage is released
+                    del locks[run.stage]
+                    run.stage, run.inside = len(stages), False
+                    moved = True
+                    continue
+                change_sets.clear()  # executed, and every other change set of the stack deleted
+            run.action += 1
+            moved = True
+            if run.action == len(actions):
+                del locks[run.stage]
+                run.stage, run.action, run.inside, run.approved = run.stage + 1, 0, False, False
+        if moved:
+            continue
+        waiting = [r for r in runs if r.inside and not r.approved
+                   and stages[r.stage][1][r.action]["ActionTypeId"]["Category"] == "Approval"]
+        if not waiting:
+            return runs
+        # The oldest pending approval is decided, as late as possible: does what the approver is
+        # asked to approve still exist when they decide?
+        oldest = waiting[0]
+        oldest.seen["change set at approval"] = any(oldest.id in name for name in change_sets)
+        oldest.approved = True
+
+
+def _four_stage_shape(props: dict) -> dict:
+    """The shape before F4: Source, Plan, Approve, Execute, one action each."""
+    old = copy.deepcopy(props)
+    actions = {a["Name"]: a for a in old["Stages"][1]["Actions"]}
+
+    def stage(name: str, action: str) -> dict:
+        return {"Name": name, "Actions": [{**actions[action], "RunOrder": 1}]}
+
+    old["Stages"] = [old["Stages"][0], stage("Plan", naming.PLAN_ACTION),
+                     stage("Approve", naming.APPROVE_ACTION), stage("Execute", naming.EXECUTE_ACTION)]
+    return old
+
+
+SYNCED = {"CommitId": SHA, "CommitAuthor": "Ada", "CommitSubject": "Grow the database"}
+SYNCED_2 = {"CommitId": SHA[::-1], "CommitAuthor": "Bob", "CommitSubject": "Tag the database"}
+
+
+# ---- item 2 of issue 8 (F4): two queued executions of one stack keep their change sets ----
+
+def test_two_queued_executions_each_approve_and_execute_their_own_change_set(doc: dict) -> None:
+    for props in _stack_pipelines(doc):
+        first, second = simulate(props, [SYNCED, SYNCED_2])
+        for run in (first, second):
+            assert run.seen["change set at approval"] is True, (props["Name"], run.id, run.seen)
+            assert run.seen["change set at execution"] is True, (props["Name"], run.id, run.seen)
+
+
+def test_the_model_catches_the_four_stage_shape(doc: dict) -> None:
+    """The same model over the old shape: the second execution plans while the first waits for its
+    approval, and loses its change set when the first executes. (Without this the test above
+    could pass on a model too weak to notice.)"""
+    props = _four_stage_shape(_stack_pipelines(doc)[0])
+    first, second = simulate(props, [SYNCED, SYNCED_2])
+    assert first.seen["change set at execution"] is True
+    assert second.seen["change set at approval"] is False
+    assert second.seen["change set at execution"] is False
+
+
+def test_change_stage_is_the_only_stage_after_source(doc: dict) -> None:
+    for props in _stack_pipelines(doc):
+        assert [s["Name"] for s in props["Stages"]] == list(pipeline.STAGE_ORDER)
+        assert props["ExecutionMode"] == "QUEUED"
+        assert "BeforeEntry" not in props["Stages"][0]
+
+
+# ---- item 3: runs the sync did not start reach no approver ----
+
+def test_a_run_without_the_sync_variables_skips_the_change_stage(doc: dict) -> None:
+    for props in _stack_pipelines(doc):
+        # The run CodePipeline makes when it creates the pipeline, then a console "Release change"
+        # (no variables either), then the sync's run.
+        creation, release, synced = simulate(props, [{}, {}, SYNCED])
+        for run in (creation, release):
+            assert run.seen == {"skipped": [naming.CHANGE_STAGE]}, run.seen  # nothing planned or asked
+        assert synced.seen["planned"] and synced.seen["change set at execution"] is True
+
+
+def test_skip_condition_is_documented_shape(doc: dict) -> None:
+    for props in _stack_pipelines(doc):
+        [condition] = props["Stages"][1]["BeforeEntry"]["Conditions"]
+        assert condition["Result"] == "SKIP"
+        [rule] = condition["Rules"]
+        assert rule["RuleTypeId"] == {"Category": "Rule", "Owner": "AWS", "Provider": "VariableCheck",
+                                      "Version": "1"}
+        assert rule["Configuration"] == {"Variable": "#{variables.CommitId}", "Operator": "NE",
+                                         "Value": naming.PIPELINE_VARIABLE_DEFAULT}
+        commit = next(v for v in props["Variables"] if v["Name"] == "CommitId")
+        assert commit["DefaultValue"] == naming.PIPELINE_VARIABLE_DEFAULT
+
+
+@pytest.mark.parametrize("commit", [SHA, "-", "x" * naming.PIPELINE_VARIABLE_MAX_LENGTHS["CommitId"]])
+def test_every_value_the_sync_sends_enters_the_stage(doc: dict, commit: str) -> None:
+    """The sync sends "-" for an empty value (sync/pipelines.py EMPTY_VALUE), never the default."""
+    props = _stack_pipelines(doc)[0]
+    assert not _skips(props["Stages"][1], Run("x", {**SYNCED, "CommitId": commit}))
+
+
+# ---- F15: the approval text after resolution ----
+
+def test_approval_text_fits_with_the_longest_names_and_values() -> None:
+    project = "p" * 20
+    assert naming.PROJECT_RE.match(project)
+    stack_name = "S" + "s" * (naming.MAX_STACK_NAME - 1)  # an adopted stack may use all 128
+    text = pipeline.approval_custom_data(stack_name, naming.change_set_name(project))
+    longest = Run("f" * naming.EXECUTION_ID_LENGTH,
+                  {name: "v" * n for name, n in naming.PIPELINE_VARIABLE_MAX_LENGTHS.items()})
+    assert set(naming.PIPELINE_VARIABLE_MAX_LENGTHS) == set(naming.PIPELINE_VARIABLES)
+    resolved = _resolve(text, longest)
+    assert "#{" not in resolved
+    assert len(resolved) <= pipeline.MAX_CUSTOM_DATA, len(resolved)
+
+
+def test_generated_approval_text_names_stack_change_set_and_commit(doc: dict) -> None:
+    for props in _stack_pipelines(doc):
+        approve = next(a for a in props["Stages"][1]["Actions"] if a["Name"] == naming.APPROVE_ACTION)
+        text = approve["Configuration"]["CustomData"]
+        assert len(text) <= 1000  # ActionConfigurationValue, before resolution
+        for variable in naming.PIPELINE_VARIABLES:
+            assert f"#{{variables.{variable}}}" in text
+
+
+# ---- F16: console links per partition ----
+
+@pytest.mark.parametrize(("partition", "host"), [("aws", "console.aws.amazon.com"),
+                                                 ("aws-cn", "console.amazonaws.cn"),
+                                                 ("aws-us-gov", "console.amazonaws-us-gov.com")])
+def test_console_link_uses_the_partitions_console(doc: dict, partition: str, host: str) -> None:
+    for props in _stack_pipelines(doc):
+        approve = next(a for a in props["Stages"][1]["Actions"] if a["Name"] == naming.APPROVE_ACTION)
+        text, variables = approve["Configuration"]["ExternalEntityLink"]["Fn::Sub"]
+        mapping, key, attribute = variables["Host"]["Fn::FindInMap"]
+        assert key == {"Ref": "AWS::Partition"}
+        resolved_host = doc["Mappings"][mapping][partition][attribute]
+        url = text.replace("${Host}", resolved_host).replace("${AWS::Region}", "cn-north-1")
+        assert url.startswith(f"https://{host}/cloudformation/home?region=cn-north-1#/stacks/changesets/")
+        plan = next(a for a in props["Stages"][1]["Actions"] if a["Name"] == naming.PLAN_ACTION)
+        assert f"stackId={plan['Configuration']['StackName']}&" in url
+        assert url.endswith(f"changeSetId={plan['Configuration']['ChangeSetName']}")
