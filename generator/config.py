@@ -21,8 +21,8 @@ import jsonschema
 
 from generator.documents import key_line, line_of, read_document
 from generator.errors import ConfigError
-from generator.naming import RESERVED_FOLDERS
-from generator.problems import Problem, error, render_all
+from generator.naming import PROJECT_RE, RESERVED_FOLDERS, SSM_RESERVED_DOCUMENT_PREFIXES
+from generator.problems import Problem, error, render_all, warning
 
 CONFIG_RELPATH = "pipelines/config.yaml"
 SCHEMA_FILE = "pipelines-config.schema.json"
@@ -71,9 +71,22 @@ class PipelinesConfig:
     sync_compute: str = "lambda"
     defaults: StackSettings = StackSettings()
     overrides: Mapping[str, StackSettings] = field(default_factory=lambda: MappingProxyType({}))
+    account_id: str | None = None  # the deploying account, when the owners wrote it down
 
     def settings_for(self, folder: str) -> StackSettings:
         return self.overrides.get(folder, self.defaults)
+
+    def deploying_account(self) -> str | None:
+        """The account this configuration deploys to, as far as the file says.
+
+        ``account_id`` when set; otherwise the one account every approver, topic and connection
+        ARN names (validation refuses a file whose ARNs name several). None when nothing says.
+        ``changegate deploy`` compares it with the caller's account before deploying.
+        """
+        if self.account_id:
+            return self.account_id
+        accounts = {account for _, _, account in _named_accounts(self)}
+        return accounts.pop() if len(accounts) == 1 else None
 
 
 @lru_cache(maxsize=1)
@@ -123,19 +136,36 @@ def _load(path: Path, root: Path, precise: bool) -> tuple[PipelinesConfig | None
     return _build(document.data, path, root)
 
 
-def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> None:
-    """An override for a stack that does not exist is a typo waiting to bite: refuse it."""
+def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> list[Problem]:
+    """Settings for a folder that does not exist: an error when enabled, a warning when disabled.
+
+    An enabled entry for a missing folder is a typo waiting to bite, and raises ``ConfigError``.
+    A disabled one is what the README's "disable the stack, then delete its folder" leaves
+    behind: harmless (no pipeline either way), returned as a warning saying it can go.
+    """
     known = set(stack_folders)
     relpath = CONFIG_RELPATH
-    problems = [
-        error(relpath, "config-unknown-stack",
-              f"stacks.{name} names no folder under stacks/",
-              key=f"stacks.{name}",
-              hint=_did_you_mean(name, known) or "remove the override or create the stack")
-        for name in sorted(config.overrides) if name not in known
-    ]
+    problems, warnings = [], []
+    for name in sorted(config.overrides):
+        if name in known:
+            continue
+        if config.overrides[name].disabled:
+            warnings.append(warning(
+                relpath, "config-stale-stack",
+                f"stacks.{name} is disabled and names no folder under stacks/: nothing uses it",
+                key=f"stacks.{name}",
+                hint=f"remove stacks.{name} from {relpath} once its bootstrap stack is "
+                     "redeployed (changegate deploy)"))
+            continue
+        problems.append(error(
+            relpath, "config-unknown-stack", f"stacks.{name} names no folder under stacks/",
+            key=f"stacks.{name}",
+            hint=_did_you_mean(name, known) or
+            f"remove stacks.{name}, or create stacks/{name}/; to retire a stack, set "
+            f"stacks.{name}.disabled: true (then the folder may go)"))
     if problems:
         raise ConfigError(f"{relpath} is invalid:\n{render_all(problems)}", problems)
+    return warnings
 
 
 def _key_type_problems(data: Any, relpath: str, path: tuple = ()) -> list[Problem]:
@@ -164,12 +194,44 @@ def _schema_problems(data: Any, relpath: str) -> list[Problem]:
         if err.validator == "additionalProperties":
             problems.extend(_unknown_key_problems(err, relpath))
             continue
+        if "propertyNames" in err.schema_path:
+            problems.append(error(relpath, "config-schema",
+                                  f"stacks: the key {err.instance!r} is not a stack folder name",
+                                  key="stacks", line=_line_at(data, err.absolute_path),
+                                  hint="stack folder names are letters, digits and hyphens, "
+                                       "starting with a letter (no spaces or line breaks)"))
+            continue
+        if list(err.absolute_path) == ["project"] and err.validator == "pattern":
+            message, hint = _project_name_problem(str(err.instance))
+            problems.append(error(relpath, "config-project-name", message, key="project",
+                                  line=_line_at(data, ["project"]), hint=hint))
+            continue
         path = [str(p) for p in err.absolute_path]
         key = ".".join(path) or None
         problems.append(error(relpath, "config-schema", _describe(err, schema),
                               key=key, line=_line_at(data, err.absolute_path),
                               hint=_hint(err)))
     return problems
+
+
+def _project_name_problem(project: str) -> tuple[str, str]:
+    """Why ``project`` is not a project name, and the fix, for the rule that fails first."""
+    allowed = "lower-case letters and digits, starting with a letter, 2-20 characters"
+    cleaned = "".join(c for c in project.lower() if c.isascii() and c.isalnum())
+    suggestion = f" (for example {cleaned[:20]!r})" if PROJECT_RE.match(cleaned[:20]) else ""
+    if project != project.rstrip("\n") or "\n" in project:
+        return (f"project: {project!r} holds a line break",
+                f"remove it: {allowed}; a quoted \"...\\n\" or a | block adds one")
+    if "-" in project:
+        first = project.split("-")[0] or "a"
+        return (f"project: {project!r} holds a hyphen. Every policy changegate writes covers "
+                f"'<project>-*': the policies of a project {first!r} ('{first}-*') would also "
+                f"cover the stacks, pipelines and change sets of {project!r}",
+                f"use {allowed}{suggestion}; the project name is part of every AWS name, so a "
+                "deployed project that changes it gets new stacks: adopt the old ones with "
+                "stacks.<name>.stack_name")
+    return (f"project: {project!r} is not a valid project name",
+            f"use {allowed}{suggestion}")
 
 
 def _unknown_key_problems(err: jsonschema.ValidationError, relpath: str) -> list[Problem]:
@@ -242,6 +304,7 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
     connection = repo.get("connection_arn", "create")
     notifications = data.get("notifications", {})
     defaults = _settings(data.get("defaults", {}), StackSettings())
+    problems.extend(_project_problems(str(data["project"]), relpath, _line_at(data, ["project"])))
     overrides = {}
     for folder, raw in sorted(data.get("stacks", {}).items()):
         key = f"stacks.{folder}"
@@ -272,8 +335,72 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
         sync_compute=str(data.get("sync", {}).get("compute", "lambda")),
         defaults=defaults,
         overrides=MappingProxyType(overrides),
+        account_id=data.get("account_id"),
     )
+    problems.extend(_account_problems(config, data, relpath))
     return config, problems
+
+
+def _project_problems(project: str, relpath: str, line: int | None) -> list[Problem]:
+    # generate refuses these (generator/protection.py); validate must say so first
+    if project.lower().startswith(SSM_RESERVED_DOCUMENT_PREFIXES):
+        return [error(relpath, "config-project-name",
+                      f"project: {project!r} starts with a prefix AWS reserves for its own SSM "
+                      f"documents ({', '.join(SSM_RESERVED_DOCUMENT_PREFIXES)}), and changegate "
+                      f"names one <project>-changegate-termination-protection",
+                      key="project", line=line,
+                      hint="choose a project name that does not start with aws, amazon or amzn")]
+    return []
+
+
+def _named_accounts(config: PipelinesConfig) -> list[tuple[str, str, str]]:
+    """(key, ARN, account) of every ARN in the file that names an account of this deployment."""
+    named = [(f"approvers[{i}]", arn, arn.split(":")[4]) for i, arn in enumerate(config.approvers)]
+    if config.notifications.topic_arn:
+        arn = config.notifications.topic_arn
+        named.append(("notifications.topic_arn", arn, arn.split(":")[4]))
+    if config.repository.connection_arn:
+        arn = config.repository.connection_arn
+        named.append(("repository.connection_arn", arn, arn.split(":")[4]))
+    return named
+
+
+def _account_problems(config: PipelinesConfig, data: dict, relpath: str) -> list[Problem]:
+    """Every ARN names the deploying account (issue 9, item 4).
+
+    The approvers policy is attached to principals by name (a managed policy's Roles, Users and
+    Groups take names, not ARNs), so an approver ARN of another account would give approval rights
+    to the principal of the same name in the deploying account. The deploying account is not
+    known offline: it is ``account_id`` when the owners set it, else the account the ARNs agree on,
+    and ``changegate deploy`` checks it against the credentials it deploys with.
+    """
+    named = _named_accounts(config)
+    if config.account_id:
+        expected, source = config.account_id, f"account_id ({config.account_id})"
+    else:
+        accounts = sorted({account for _, _, account in named})
+        if len(accounts) < 2:
+            return []
+        # the approvers list is sorted by ARN; the account most ARNs name is the likely one
+        counts = {a: sum(1 for _, _, b in named if b == a) for a in accounts}
+        expected = max(accounts, key=lambda a: (counts[a], -accounts.index(a)))
+        source = f"the account the other ARNs name ({expected})"
+    problems = []
+    for key, arn, account in named:
+        if account == expected:
+            continue
+        problems.append(error(
+            relpath, "config-foreign-account",
+            f"{key}: {arn} is in account {account}, not in {source}, the account changegate "
+            "deploys to" + (" and grants approval rights in: the approvers policy is attached by "
+                            "name, so this entry would empower the same-named principal there"
+                            if key.startswith("approvers") else ""),
+            key=key, line=_line_at(data, [int(part) if part.isdigit() else part
+                                          for part in key.replace("]", "").replace("[", ".").split(".")]),
+            hint="name principals of the deploying account (people of another account assume a "
+                 "role there); set account_id: to the deploying account so that changegate "
+                 "deploy refuses other credentials"))
+    return problems
 
 
 def _settings(raw: Mapping, base: StackSettings, stack_policy: Path | None = None) -> StackSettings:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
+from generator.collisions import collision_problems
 from generator.config import PipelinesConfig, check_overrides, load_config
 from generator.discovery import discover_stacks
 from generator.errors import UsageError
@@ -61,7 +62,8 @@ def validate_repository(root: Path, *, only: Sequence[str] | None = None,
     sources, problems = discover_stacks(root)
     # a folder that failed discovery still exists: an override for it is not a typo
     folders = {s.name for s in sources} | {p.stack for p in problems if p.stack}
-    check_overrides(config, folders)
+    problems.extend(check_overrides(config, folders))
+    problems.extend(collision_problems(config, folders))
     if only:
         unknown = sorted(set(only) - folders)
         if unknown:

@@ -46,7 +46,8 @@ def test_no_iam_and_no_macro_needs_nothing():
 def test_sam_transform_and_its_generated_roles():
     sam = "AWS::Serverless-2016-10-31"
     resources = {"Fn": {"Type": "AWS::Serverless::Function", "Properties": {"Runtime": "python3.12"}},
-                 "Given": {"Type": "AWS::Serverless::Function", "Properties": {"Role": "arn:aws:iam::1:role/r"}},
+                 "Given": {"Type": "AWS::Serverless::Function",
+                           "Properties": {"Role": "arn:aws:iam::1:role/r"}},
                  "Api": {"Type": "AWS::Serverless::Api"},
                  "Flow": {"Type": "AWS::Serverless::StateMachine"}}
     assert needs(resources, Transform=sam) == {IAM: ("Resources.Fn", 2), AUTO_EXPAND: ("Transform", 1)}

@@ -228,3 +228,47 @@ def test_check_overrides(tmp_path):
     (problem,) = caught.value.problems
     assert (problem.check, problem.key, problem.hint) == \
         ("config-unknown-stack", "stacks.netwrok", "did you mean 'network'?")
+
+
+def test_a_disabled_entry_for_a_deleted_folder_is_a_warning(tmp_path):
+    # issue 9, item 14: the README's "disable, then delete the folder" leaves this behind
+    config = load_config(write_config(tmp_path, BASE + "stacks:\n  gone:\n    disabled: true\n"))
+    (problem,) = check_overrides(config, ["network"])
+    assert (problem.check, problem.key, problem.severity.value) == \
+        ("config-stale-stack", "stacks.gone", "warning")
+    config = load_config(write_config(tmp_path, BASE + "stacks:\n  gone: {}\n"))
+    with pytest.raises(ConfigError) as caught:
+        check_overrides(config, ["network"])
+    (problem,) = caught.value.problems
+    assert "stacks.gone.disabled: true" in problem.hint
+
+
+APPROVER = "arn:aws:iam::{}:role/Approvers"
+
+
+@pytest.mark.parametrize(("extra", "expected"), [
+    ("", None),
+    (f"approvers:\n  - {APPROVER.format('111122223333')}\n", "111122223333"),
+    ("account_id: '444455556666'\n", "444455556666"),
+])
+def test_the_deploying_account_is_what_the_file_says(tmp_path, extra, expected):
+    assert load_config(write_config(tmp_path, BASE + extra)).deploying_account() == expected
+
+
+def test_approvers_of_two_accounts_without_account_id_are_refused(tmp_path):
+    text = (BASE + f"approvers:\n  - {APPROVER.format('111122223333')}\n"
+            f"  - {APPROVER.format('222233334444')}\n")
+    (problem,) = problems_of(write_config(tmp_path, text))
+    # a tie: the first account (by sorted ARN) is taken as the deploying one, the other is named
+    assert (problem.check, problem.key) == ("config-foreign-account", "approvers[1]")
+    assert "222233334444" in problem.message and "same-named principal" in problem.message
+
+
+@pytest.mark.parametrize(("project", "fragment"), [
+    ("acme-prod", "holds a hyphen"), ("acme\n", "holds a line break"), ("amazonia", "reserves"),
+    ("Acme", "is not a valid project name")])
+def test_project_names_generate_would_refuse_or_crash_on(tmp_path, project, fragment):
+    text = BASE.replace("project: demo", f"project: {project!r}".replace("'", '"').replace("\n", "\\n"))
+    (problem,) = problems_of(write_config(tmp_path, text))
+    assert (problem.check, problem.key) == ("config-project-name", "project")
+    assert fragment in problem.message

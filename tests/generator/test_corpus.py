@@ -59,6 +59,12 @@ def _long_parameter_value(root: Path, outside: Path) -> None:
     (root / "stacks/app/config.json").write_text(config.replace("demo-app-topic", "x" * 4097), "utf-8")
 
 
+def _newline_folder(root: Path, outside: Path) -> None:
+    folder = root / "stacks" / "app\n"
+    folder.mkdir()
+    shutil.copy(root / "stacks/app/template.yaml", folder / "template.yaml")
+
+
 def _empty_stack_folder(root: Path, outside: Path) -> None:
     (root / "stacks/empty").mkdir()
 
@@ -103,6 +109,7 @@ SETUP: dict[str, Callable[[Path, Path], None]] = {
     "many_resources": _many_resources,
     "large_template": _large_template,
     "long_parameter_value": _long_parameter_value,
+    "newline_folder": _newline_folder,
     "empty_stack_folder": _empty_stack_folder,
     "template_symlink_outside": _template_symlink_outside,
     "folder_symlink_outside": _folder_symlink_outside,
