@@ -35,6 +35,7 @@ from generator.naming import (
     SOURCE_STAGE,
     change_set_name_for,
     folder_of_pipeline,
+    pipeline_name,
 )
 
 log = logging.getLogger(__name__)
@@ -46,6 +47,10 @@ PLAN_MODE = "CHANGE_SET_REPLACE"
 SKIPPED = "Skipped"
 SKIPPED_NOTE = "skipped: not started by the sync"
 TROUBLED = ("Failed", "Stopped", "Stopping", "Cancelled")
+
+
+class PipelineNotFoundError(AwsError):
+    """The pipeline does not exist (in this account and region)."""
 
 
 @dataclass(frozen=True)
@@ -134,9 +139,10 @@ def read_state(codepipeline: Any, pipeline: str) -> PipelineState:
             response = codepipeline.get_pipeline_state(name=pipeline)
         except ClientError as exc:
             if error_code(exc) == "PipelineNotFoundException":
-                raise AwsError(f"PipelineNotFoundException: no pipeline {pipeline} in this account and "
-                               "region; is the bootstrap stack deployed (changegate deploy), and are "
-                               "--region/--profile right?") from exc
+                raise PipelineNotFoundError(
+                    f"PipelineNotFoundException: no pipeline {pipeline} in this account and region; is "
+                    "the bootstrap stack deployed (changegate deploy), and are --region/--profile right?"
+                ) from exc
             raise
     return parse_state(pipeline, response)
 
@@ -290,6 +296,7 @@ class PipelineStatus:
 @dataclass(frozen=True)
 class StatusReport:
     rows: tuple[PipelineStatus, ...]
+    listing_denied: str | None = None  # the denied listing action, when rows come from the repository
 
     @property
     def pending(self) -> int:
@@ -315,7 +322,16 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
     ``change_summary(stack, change_set)`` summarises a pending approval's change set. ``workers``
     reads pipelines in parallel (boto3 clients are thread-safe); tests use 1.
     """
-    pipelines = list_project_pipelines(codepipeline, project)
+    listing_denied = None
+    try:
+        pipelines = list_project_pipelines(codepipeline, project)
+    except AccessDeniedError as exc:
+        # ListPipelines takes no resource-level permission ("*" only), and an approver's role may
+        # lack it (aws-fidelity notes, F12). The repository names every pipeline that should exist:
+        # read those, and say that pipelines of removed folders cannot be seen.
+        log.info("%s", exc)
+        listing_denied = "codepipeline:ListPipelines"
+        pipelines = {folder: pipeline_name(project, folder) for folder in stacks}
     folders = sorted(set(stacks) | set(pipelines))
     if only is not None:
         wanted = set(only)
@@ -328,7 +344,12 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
             return PipelineStatus(folder, stack, None, note="no pipeline yet")
         note = None if folder in stacks else "stack removed from stacks/"
         try:
-            state = read_state(codepipeline, pipeline)
+            try:
+                state = read_state(codepipeline, pipeline)
+            except PipelineNotFoundError:
+                if listing_denied is None:
+                    raise
+                return PipelineStatus(folder, stack, None, note="no pipeline yet")
             if folder not in stacks and not state.is_stack_pipeline:
                 # named like ours but not shaped like ours: someone else's pipeline, not an orphan
                 log.debug("pipeline %s is not a changegate stack pipeline (stages %s): not listed",
@@ -360,7 +381,7 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
     else:
         with ThreadPoolExecutor(max_workers=workers) as pool:
             rows = list(pool.map(one, folders))
-    return StatusReport(tuple(row for row in rows if row is not None))
+    return StatusReport(tuple(row for row in rows if row is not None), listing_denied)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -79,4 +79,6 @@ def approval_text(request: ApprovalRequest, now: datetime) -> str:
              f"({age(pending.since, now)})",
              f"  commit {commit}{by}{subject}",
              change_set_text(request.change_set)]
+    if request.change_set.console_url:
+        lines.append(f"Console: {request.change_set.console_url}")
     return "\n".join(lines)

@@ -78,6 +78,10 @@ def as_text(project: str, report: StatusReport, now: datetime) -> str:
     lines = [f"{project}: {len(rows)} stacks; {report.pending} pending approval"
              f"{'s' if report.pending != 1 else ''}, {report.failed} failed, "
              f"{report.in_progress} in progress   ({when(now)})"]
+    if report.listing_denied:
+        lines.append(f"note: {report.listing_denied} is denied to these credentials: the rows are the "
+                     "repository's stacks only (a pipeline whose folder was removed is not shown); ask for "
+                     f"{report.listing_denied} on *")
     if not rows:
         return "\n".join([*lines, "no stacks and no pipelines"])
     headers = ["STACK", "STATE", "WHERE", "PENDING APPROVAL", "LAST START", "LAST END", "COMMIT",
@@ -115,11 +119,13 @@ def as_json(project: str, report: StatusReport) -> dict[str, Any]:
         "project": project,
         "totals": {"stacks": len(report.rows), "pending_approvals": report.pending,
                    "failed": report.failed, "in_progress": report.in_progress},
+        "listing_denied": report.listing_denied,
         "pipelines": [{
             "folder": r.folder, "stack": r.stack, "pipeline": r.pipeline, "note": r.note,
             "error": r.error,
             "current_stage": r.state.current_stage if r.state else None,
             "current_action": r.state.current_action if r.state else None,
+            "where": r.state.where if r.state else None,
             "stage_status": r.state.stage_status if r.state else None,
             "queued": [{"execution_id": e, "before_stage": stage}
                        for e, stage in (r.state.queued if r.state else ())],

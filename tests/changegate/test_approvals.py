@@ -113,3 +113,25 @@ def test_the_change_set_name_falls_back_to_the_convention(stubs):
     request = read_request(stubs.codepipeline, stubs.cloudformation, project="acme", pipeline=PIPELINE,
                            stack=STACK)
     assert request.change_set.name == f"acme-{uuid_for(7)}"
+
+
+def test_the_console_link_uses_the_partitions_host_and_the_arns(stubs):
+    """F16: ARNs (not names) in the link, and the console host of the change set's partition."""
+    from changegate.changesets import ChangeSet
+
+    request = pending_request(stubs)
+    assert request.change_set.console_url == (
+        "https://console.aws.amazon.com/cloudformation/home?region=us-east-1#/stacks/changesets/changes"
+        "?stackId=arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3Astack%2Facme-network%2Fdef"
+        f"&changeSetId=arn%3Aaws%3Acloudformation%3Aus-east-1%3A123456789012%3AchangeSet%2Facme-{uuid_for(7)}"
+        "%2Fabc")
+
+    def link(partition: str, region: str) -> str | None:
+        arn = f"arn:{partition}:cloudformation:{region}:123456789012"
+        return ChangeSet("s", "c", f"{arn}:changeSet/c/1", "CREATE_COMPLETE", "AVAILABLE",
+                         stack_id=f"{arn}:stack/s/2").console_url
+
+    assert link("aws-cn", "cn-north-1").startswith("https://console.amazonaws.cn/cloudformation/home"
+                                                   "?region=cn-north-1#")
+    assert link("aws-us-gov", "us-gov-west-1").startswith("https://console.amazonaws-us-gov.com/")
+    assert link("aws-iso", "us-iso-east-1") is None  # no public console host known: no link

@@ -95,12 +95,25 @@ def test_only_some_stacks(stubs):
     assert report.rows[0].last is None
 
 
-def test_a_denied_listing_stops_everything_with_the_action_named(stubs):
+def test_a_denied_listing_falls_back_to_the_repositorys_stacks(stubs):
+    """F12: ListPipelines takes only "*", and an approver's role may lack it. The repository names
+    the pipelines that should exist: they are read one by one; a missing one is "no pipeline yet"."""
     stubs.cp.add_client_error("list_pipelines", "AccessDeniedException",
                               "User: arn:aws:sts::123456789012:assumed-role/Dev/x is not authorized to "
                               "perform: codepipeline:ListPipelines", http_status_code=400)
-    with pytest.raises(AccessDeniedError, match=r"AccessDenied: codepipeline:ListPipelines on \*"):
-        read_status(stubs.codepipeline, "acme", {}, workers=1)
+    stubs.get_pipeline_state("acme-database", pending=7)
+    stubs.list_pipeline_executions("acme-database", 7, status="InProgress")
+    stubs.get_pipeline_execution("acme-database", 7)
+    stubs.cp.add_client_error("get_pipeline_state", "PipelineNotFoundException", "not found",
+                              http_status_code=400, expected_params={"name": "acme-network"})
+    report = read_status(stubs.codepipeline, "acme", {"database": "acme-database", "network": "acme-network"},
+                         workers=1)
+    stubs.verify()
+    assert report.listing_denied == "codepipeline:ListPipelines"
+    rows = {r.folder: r for r in report.rows}
+    assert rows["database"].pending.execution_id == uuid_for(7)
+    assert (rows["network"].pipeline, rows["network"].note, rows["network"].error) == (
+        None, "no pipeline yet", None)
 
 
 def test_a_denied_state_read_is_not_repeated_for_every_row(stubs):

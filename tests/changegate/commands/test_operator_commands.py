@@ -102,6 +102,8 @@ def test_changes_shows_each_resource_change(stubs, repo, run):
     assert f"execution {uuid_for(7)}" in out
     assert "commit 9fceb02d0ae598e95dc970b74767f19372d61af8 by Ada Lovelace: Widen the VPC CIDR" in out
     assert "1 to add, 2 to modify, 0 to remove; REPLACES 1 (+1 conditionally)" in out
+    assert out.splitlines()[-1].startswith("Console: https://console.aws.amazon.com/cloudformation/home"
+                                           "?region=us-east-1#/stacks/changesets/changes?stackId=arn%3Aaws")
     row = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("  ") and
            line.split()[0] in ("Add", "Modify")}
     assert row["Vpc"][:5] == ["Modify", "Vpc", "AWS::EC2::VPC", "True", "Properties.CidrBlock"]
