@@ -54,18 +54,42 @@ def collision_problems(config: PipelinesConfig, folders: Iterable[str]) -> list[
         other = seen_ids.setdefault(logical_id, folder)
         if other != folder:
             reported.add(folder)
-            problems.append(error(
-                f"stacks/{folder}", "stack-name-logical-id",
-                f"stacks/{other} and stacks/{folder} map to the same logical id {logical_id!r} in "
-                "the bootstrap template (names that differ only in case or hyphens)",
-                stack=folder, hint="rename one folder"))
+            problems.append(_logical_id_problem(other, folder, logical_id))
     seen_folded: dict[str, str] = {}
     for folder in folders:
         other = seen_folded.setdefault(folder.casefold(), folder)
         if other != folder and folder not in reported:
-            problems.append(error(
-                f"stacks/{folder}", "stack-name-case",
-                f"stacks/{other} and stacks/{folder} differ only in case: a checkout on a "
-                "case-insensitive file system (macOS, Windows) holds only one of them",
-                stack=folder, hint="rename one folder"))
+            problems.append(_case_problem(other, folder))
     return problems
+
+
+def folder_collision_problems(folders: Iterable[str]) -> list[Problem]:
+    """The clashes that need no pipelines/config.yaml (for a run where it is invalid)."""
+    folders = sorted(f for f in set(folders) if naming.STACK_FOLDER_RE.match(f))
+    problems: list[Problem] = []
+    seen_ids: dict[str, str] = {}
+    seen_folded: dict[str, str] = {}
+    for folder in folders:
+        logical_id = logical_ids.stack_pipeline(folder)
+        other = seen_ids.setdefault(logical_id, folder)
+        if other != folder:
+            problems.append(_logical_id_problem(other, folder, logical_id))
+            continue
+        other = seen_folded.setdefault(folder.casefold(), folder)
+        if other != folder:
+            problems.append(_case_problem(other, folder))
+    return problems
+
+
+def _logical_id_problem(other: str, folder: str, logical_id: str) -> Problem:
+    return error(f"stacks/{folder}", "stack-name-logical-id",
+                 f"stacks/{other} and stacks/{folder} map to the same logical id {logical_id!r} in "
+                 "the bootstrap template (names that differ only in case or hyphens)",
+                 stack=folder, hint="rename one folder")
+
+
+def _case_problem(other: str, folder: str) -> Problem:
+    return error(f"stacks/{folder}", "stack-name-case",
+                 f"stacks/{other} and stacks/{folder} differ only in case: a checkout on a "
+                 "case-insensitive file system (macOS, Windows) holds only one of them",
+                 stack=folder, hint="rename one folder")

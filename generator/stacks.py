@@ -110,7 +110,9 @@ def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
                        configuration=configuration), problems
 
 
-def _name_problems(folder: str, relpath: str, stack_name: str, pipeline_name: str) -> list[Problem]:
+def folder_name_problems(folder: str) -> list[Problem]:
+    """What is wrong with a folder's name on its own, without pipelines/config.yaml."""
+    relpath = f"stacks/{folder}"
     problems = []
     if folder in naming.RESERVED_FOLDERS:
         problems.append(error(relpath, "stack-name-reserved",
@@ -121,6 +123,11 @@ def _name_problems(folder: str, relpath: str, stack_name: str, pipeline_name: st
                               f"{folder!r} is not a valid stack name",
                               hint="use letters, digits and hyphens, starting with a letter",
                               stack=folder))
+    return problems
+
+
+def _name_problems(folder: str, relpath: str, stack_name: str, pipeline_name: str) -> list[Problem]:
+    problems = folder_name_problems(folder)
     if len(stack_name) > naming.MAX_STACK_NAME:
         problems.append(error(relpath, "stack-name-too-long",
                               f"the stack name {stack_name!r} is {len(stack_name)} characters; "

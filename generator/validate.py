@@ -9,13 +9,13 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 
-from generator.collisions import collision_problems
-from generator.config import PipelinesConfig, check_overrides, load_config
+from generator.collisions import collision_problems, folder_collision_problems
+from generator.config import CONFIG_RELPATH, PipelinesConfig, check_overrides, load_config
 from generator.discovery import discover_stacks
-from generator.errors import UsageError
+from generator.errors import ConfigError, UsageError
 from generator.lint import lint_stacks
-from generator.problems import Problem, has_errors
-from generator.stacks import LoadedStack, load_stack
+from generator.problems import Problem, has_errors, render_all
+from generator.stacks import LoadedStack, folder_name_problems, load_stack
 
 
 @dataclass(frozen=True)
@@ -58,7 +58,10 @@ def validate_repository(root: Path, *, only: Sequence[str] | None = None,
     every other problem is in the report.
     """
     root = Path(root)
-    config = load_config(root)
+    try:
+        config = load_config(root)
+    except ConfigError as exc:
+        raise _with_folder_problems(exc, root) from None
     sources, problems = discover_stacks(root)
     # a folder that failed discovery still exists: an override for it is not a typo
     folders = {s.name for s in sources} | {p.stack for p in problems if p.stack}
@@ -86,6 +89,25 @@ def validate_repository(root: Path, *, only: Sequence[str] | None = None,
                             problems=sorted(problems, key=_order),
                             checked=tuple(s.name for s in sources),
                             linted=tuple(s.name for s in to_lint))
+
+
+def _with_folder_problems(exc: ConfigError, root: Path) -> ConfigError:
+    """``exc`` plus what is wrong under stacks/ regardless of the config, so one run shows all.
+
+    Without a valid config the stacks cannot be loaded (their settings and names depend on it),
+    but their folders can be: a bad folder name or a clash is reported in the same run.
+    """
+    sources, problems = discover_stacks(root)
+    folders = {s.name for s in sources} | {p.stack for p in problems if p.stack}
+    for folder in sorted(folders):
+        problems.extend(folder_name_problems(folder))
+    problems.extend(folder_collision_problems(folders))
+    problems = [p for p in problems if p.is_error]
+    if not problems:
+        return exc
+    return ConfigError(f"{exc}\nand under stacks/ (the stacks themselves are checked once "
+                       f"{CONFIG_RELPATH} is valid):\n{render_all(problems)}",
+                       (*exc.problems, *sorted(problems, key=_order)))
 
 
 def _order(problem: Problem):
