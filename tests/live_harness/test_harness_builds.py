@@ -170,3 +170,16 @@ def test_the_facts_script_needs_nothing_but_the_standard_library():
         line.split()[1].split(".")[0] for line in source.splitlines() if line.startswith(("import ", "from "))
     }
     assert imports <= set(sys.stdlib_module_names)
+
+
+def test_codebuild_assumed_the_sync_role_when_the_build_reached_its_install_phase():
+    from cglive.run import codebuild_evidence
+
+    reached = {"buildStatus": "FAILED", "phases": [{"phaseType": "PROVISIONING", "phaseStatus": "SUCCEEDED"},
+                                                   {"phaseType": "INSTALL", "phaseStatus": "FAILED"}]}
+    refused = {"buildStatus": "FAILED", "phases": [{"phaseType": "PROVISIONING", "phaseStatus": "FAILED",
+               "contexts": [{"message": "CodeBuild is not authorized to perform: sts:AssumeRole on role"}]}]}
+    other = {"buildStatus": "FAULT", "phases": [{"phaseType": "SUBMITTED", "phaseStatus": "FAULT"}]}
+    assert codebuild_evidence(reached)[0] is True
+    assert codebuild_evidence(refused)[0] is False
+    assert codebuild_evidence(other)[0] is None

@@ -69,6 +69,9 @@ def _partition(region: str) -> str:
 
 
 def start_build(codebuild: Any, project: str, bucket: str, key: str, *, buildspec: str | None = None) -> str:
+    """Start the project on the S3 zip. `changegate sync` then takes its commit from git HEAD:
+    CODEBUILD_RESOLVED_SOURCE_VERSION (its --commit default) is the commit for Git sources, but
+    "For Amazon S3, this does not apply" (CodeBuild API reference, Build.resolvedSourceVersion)."""
     kwargs: dict[str, Any] = {"projectName": project, "sourceTypeOverride": "S3",
                               "sourceLocationOverride": f"{bucket}/{key}",
                               "artifactsOverride": {"type": "NO_ARTIFACTS"}}

@@ -74,7 +74,6 @@ class LiveRun:
     sync_clients: Callable[[str], Any] | None = None
     # evidence gathered along the way for questions answered later
     q3: dict[str, tuple[bool | None, str]] = field(default_factory=dict)
-    codebuild_assumed: bool = False
     synced: bool = False
     q11_planned_early: bool = False
     app_versions: dict[str, str | None] = field(default_factory=dict)
@@ -187,9 +186,19 @@ def step_builds(run: LiveRun, workdir: Path) -> None:
     status = sync_build["buildStatus"]
     failure = "; ".join(builds.failed_phases(sync_build))
     run.record(probes.q4_lambda_image(facts=facts, sync_status=status, sync_failure=failure))
-    run.codebuild_assumed = status not in ("FAULT",) and any(
-        p.get("phaseType") == "INSTALL" for p in sync_build.get("phases", []))
+    run.q3["codebuild"] = codebuild_evidence(sync_build)
     run.synced = status == "SUCCEEDED"
+
+
+def codebuild_evidence(build: dict[str, Any]) -> tuple[bool | None, str]:
+    """Did CodeBuild assume the sync role? It does so before the first phase that runs commands."""
+    phases = {p.get("phaseType") for p in build.get("phases", [])}
+    failure = "; ".join(builds.failed_phases(build))
+    if "INSTALL" in phases:
+        return True, f"the sync build reached its install phase ({build.get('buildStatus')})"
+    if "assume" in failure.lower():
+        return False, failure
+    return None, f"the sync build {build.get('buildStatus')} before its install phase: {failure}"
 
 
 def _as_sync_role(run: LiveRun) -> Callable[[str], Any]:
@@ -245,12 +254,9 @@ def first_execution(run: LiveRun) -> str:
         url=config.get("ExternalEntityLink"), partition=run.partition, stack_name=run.stack(project.APP),
         stack_id=(described or {}).get("StackId", "?"), change_set_name=change_set,
         change_set_id=(described or {}).get("ChangeSetId", "?")))
-    run.q3 = {
-        "codepipeline": _action_ok(cp, pipeline, a, naming.SOURCE_ACTION_NAME, "the Source action read S3"),
-        "cloudformation": _action_ok(cp, pipeline, a, naming.PLAN_ACTION, "CreateChangeSet with RoleArn"),
-        "codebuild": (True if run.codebuild_assumed else None,
-                      "the sync build ran its install phase"),
-    }
+    run.q3["codepipeline"] = _action_ok(cp, pipeline, a, naming.SOURCE_ACTION_NAME,
+                                        "the Source action read S3")
+    run.q3["cloudformation"] = _action_ok(cp, pipeline, a, naming.PLAN_ACTION, "CreateChangeSet with RoleArn")
     return a
 
 
