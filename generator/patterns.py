@@ -59,6 +59,7 @@ def compile_allowed_pattern(pattern: str) -> regex.Pattern | None:
         return None
 
 
+@lru_cache(maxsize=4096)  # a stack with a problem is checked twice (fast, then with lines): pay once
 def match_allowed_pattern(pattern: str, value: str,
                           timeout: float = MATCH_TIMEOUT_SECONDS) -> PatternResult:
     """Does ``value`` match ``pattern`` as a whole? Never takes much longer than ``timeout``."""

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import io
 import json
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -149,12 +148,17 @@ def test_lint_errors_exit_1(minimal_repo, capsys):
     assert "stacks/app/template.yaml:5: error: Additional properties are not allowed ('Bogus'" in out
 
 
+def installed_command() -> str:
+    """The console script installed beside this interpreter, not whatever comes first on PATH."""
+    script = Path(sys.executable).with_name("changegate")
+    assert script.is_file(), f"{script} is missing: install the package (pip install -e .)"
+    return str(script)
+
+
 def test_the_installed_command_exits_2_without_a_traceback(minimal_repo):
-    if shutil.which("changegate") is None:
-        pytest.skip("the changegate console script is not installed")
     config = "project: demo\nrepository:\n  name: acme/x\n  1: x\n"
     (minimal_repo / "pipelines/config.yaml").write_text(config, encoding="utf-8")
-    result = subprocess.run(["changegate", "validate", "--root", str(minimal_repo), "--no-lint"],
+    result = subprocess.run([installed_command(), "validate", "--root", str(minimal_repo), "--no-lint"],
                             capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 2, result.stderr
     assert "Traceback" not in result.stderr
@@ -199,3 +203,31 @@ def test_python_dash_m_cli(minimal_repo):
     result = subprocess.run([sys.executable, "-m", "changegate.cli", "validate", "--root", str(minimal_repo),
                              "--no-lint"], capture_output=True, text=True, timeout=120, check=False)
     assert result.returncode == 0, result.stderr
+
+
+# ---- issue 9, item 1: a runaway AllowedPattern never hangs validate (nor so the sync) ----------
+
+def test_a_catastrophic_pattern_against_a_near_miss_returns_in_seconds(minimal_repo):
+    """The widely copied e-mail pattern nests quantifiers; Python's re needs days for this value.
+
+    Run in a subprocess with a timeout, so that a regression fails the test instead of hanging it.
+    """
+    email = (r"^([a-zA-Z0-9])(([\-.]|[_]+)?([a-zA-Z0-9]+))*(@){1}[a-z0-9]+[.]{1}"
+             r"(([a-z]{2,3})|([a-z]{2,3}[.]{1}[a-z]{2,3}))$")
+    add(minimal_repo, {
+        "stacks/app/template.yaml": (
+            "Parameters:\n  Email:\n    Type: String\n    AllowedPattern: '" + email + "'\n"
+            "  Other:\n    Type: String\n    AllowedPattern: '(a|aa)+$'\n"
+            "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"),
+        "stacks/app/config.json": json.dumps({"Parameters": {"Email": "a" * 40 + "!",
+                                                             "Other": "a" * 60 + "!"}}),
+    })
+    result = subprocess.run([installed_command(), "validate", "--root", str(minimal_repo), "--no-lint",
+                             "--format", "json"], capture_output=True, text=True, timeout=30, check=False)
+    assert result.returncode == 1, result.stderr
+    problems = {p["key"]: p for p in json.loads(result.stdout)["problems"]}
+    assert problems["Parameters.Email"]["check"] == "parameter-value"  # decided, and refused
+    unchecked = problems["Parameters.Other"]  # only the timeout stops this one: a warning
+    assert (unchecked["check"], unchecked["severity"], unchecked["file"]) == \
+        ("parameter-pattern-unchecked", "warning", "stacks/app/config.json")
+    assert "(a|aa)+$" in unchecked["message"]
