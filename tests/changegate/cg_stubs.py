@@ -16,8 +16,8 @@ from botocore.stub import Stubber
 from changegate.aws import Aws
 from generator.naming import (
     APPROVE_ACTION,
+    CHANGE_ACTIONS,
     CHANGE_STAGE,
-    EXECUTE_ACTION,
     PLAN_ACTION,
     SOURCE_ACTION_NAME,
     SOURCE_STAGE,
@@ -38,10 +38,6 @@ def token_for(n: int) -> str:
     return f"{n:08x}-aaaa-4bbb-8ccc-ddddeeeeffff"
 
 
-# The Change stage's actions in RunOrder (generator/pipeline.py): the stack-policy function's
-# name is the generator's business; changegate never reads it, so any name does here.
-POLICY_ACTION = "ApplyStackPolicy"
-CHANGE_ACTIONS = (PLAN_ACTION, APPROVE_ACTION, POLICY_ACTION, EXECUTE_ACTION)
 
 
 def _action_state(name: str, status: str = "Succeeded", **extra: Any) -> dict:
@@ -54,7 +50,8 @@ def state(pipeline: str, *, pending: int | None = None, running: int | None = No
           running_action: str = PLAN_ACTION, failed: int | None = None, failed_action: str = PLAN_ACTION,
           queued: tuple[int, ...] = (), skipped: int | None = None) -> dict:
     """GetPipelineState of a stack pipeline: stage Source, then ONE stage Change whose actions run in
-    RunOrder (CreateChangeSet, Approve, the stack-policy function, ExecuteChangeSet).
+    RunOrder (naming.CHANGE_ACTIONS: CreateChangeSet, Approve, ApplyStackPolicy, ExecuteChangeSet,
+    VerifyStackPolicy).
 
     ``pending``: execution n waits at Change/Approve; ``running``: execution n runs
     ``running_action`` (Source: still in the Source stage); ``failed``: execution n failed at

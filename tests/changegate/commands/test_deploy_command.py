@@ -84,15 +84,27 @@ def unexecuted(cfn) -> list[str]:
 
 
 def test_the_function_code_is_staged_once(repo, run, moto_aws, make_template, tmp_path):
+    """The template's function reads its code from the staging bucket, as generator/function.py's
+    does: moto's CloudFormation creates the function only if the zip is there when it executes."""
+    import base64
+    import hashlib
+
     from generator.functions import function_archive, function_code_key
 
     archive = function_archive()
     key = function_code_key(archive)
+    role = moto_aws.session.client("iam").create_role(RoleName="acme-changegate-stack-policy",
+                                                      AssumeRolePolicyDocument="{}")["Role"]["Arn"]
     template = tmp_path / "pipelines.json"
-    template.write_text(make_template())
+    code = {"S3Bucket": {"Fn::Sub": "changegate-staging-${AWS::AccountId}-${AWS::Region}"}, "S3Key": key}
+    template.write_text(make_template({"StackPolicyFunction": {
+        "Type": "AWS::Lambda::Function", "Properties": {
+            "Code": code, "Role": role, "Runtime": "python3.12", "Handler": "review.stack_policy.handler"}}}))
     args = ["deploy", "--root", str(repo), "--template", str(template), "--yes"]
     first = run(args, aws=moto_aws)
     assert first.exit_code == 0, first.error
+    function = moto_aws.session.client("lambda").list_functions()["Functions"][0]
+    assert function["CodeSha256"] == base64.b64encode(hashlib.sha256(archive.data).digest()).decode()
     bucket = "changegate-staging-123456789012-us-east-1"
     assert f"Uploaded function code to s3://{bucket}/{key} ({len(archive.data):,} bytes)" in first.stderr
     s3 = moto_aws.client("s3")
