@@ -105,13 +105,15 @@ def execute(run: LiveRun, workdir: Path) -> CleanupResult:
         with interruptible():
             _timeline(run, workdir)
     finally:
-        for question in probes.ALL:
-            run.fail_open(question, "the run stopped before this question")
-        write_report(run.results.values(), run.settings.output, project=run.project,
-                     region=run.settings.region, started=started)
-        with shielded():
-            outcome = cleanup(run.ledger, run.clients, sleep=run.timing.sleep, clock=run.timing.clock,
-                              interval=run.timing.interval)
+        try:
+            for question in probes.ALL:
+                run.fail_open(question, "the run stopped before this question")
+            write_report(run.results.values(), run.settings.output, project=run.project,
+                         region=run.settings.region, started=started)
+        finally:  # the cleanup runs even if the report could not be written
+            with shielded():
+                outcome = cleanup(run.ledger, run.clients, sleep=run.timing.sleep, clock=run.timing.clock,
+                                  interval=run.timing.interval)
     return outcome
 
 
@@ -135,10 +137,12 @@ def _timeline(run: LiveRun, workdir: Path) -> None:
     a = _guarded(run, (probes.Q7, probes.Q8), first_execution, run)
     _guarded(run, (probes.Q10,), step_big_template, run)
     if a:
+        run.sync_clients = _sync_session(run)
         b = _guarded(run, (probes.Q11,), step_queue_second, run, a)
         _guarded(run, (probes.Q2, probes.Q3), step_approve_first, run, a)
         if b:
             _guarded(run, (probes.Q11,), step_second_executes, run, b)
+            run.sync_clients = _sync_session(run)
             _guarded(run, (probes.Q1,), step_empty_change_set, run, b)
     _guarded(run, (probes.Q12,), step_encrypted_topic, run)
 
@@ -204,7 +208,14 @@ def codebuild_evidence(build: dict[str, Any]) -> tuple[bool | None, str]:
 def _as_sync_role(run: LiveRun) -> Callable[[str], Any]:
     sync_role = naming.role_name(run.project, "sync")
     project.let_harness_assume(run.clients("iam"), sync_role, run.account, run.partition)
-    role_arn = f"arn:{run.partition}:iam::{run.account}:role/{sync_role}"
+    return _sync_session(run)
+
+
+def _sync_session(run: LiveRun) -> Callable[[str], Any]:
+    """Fresh credentials of the sync role. Taken again before each later use: when the harness's own
+    credentials are an assumed role (SSO), this is role chaining, and chained sessions last one hour
+    at most, less than a slow run."""
+    role_arn = f"arn:{run.partition}:iam::{run.account}:role/{naming.role_name(run.project, 'sync')}"
     credentials = project.assume(run.clients("sts"), role_arn, sleep=run.timing.sleep)
     return project.session_factory(run.settings, credentials)
 
