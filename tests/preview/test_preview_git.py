@@ -261,3 +261,38 @@ def test_an_undecidable_parameter_value_is_unknown_on_a_create_only_property():
     change = compare_templates(old, new)["Q"]  # Name has no value and no Default
     assert change.replacement == "Unknown"
     assert change.causes == ("Properties.QueueName",)
+
+
+def test_an_importer_naming_the_export_through_its_config_is_found(repo, monkeypatch):
+    root, _ = repo
+    importer = {"AWSTemplateFormatVersion": "2010-09-09",
+                "Parameters": {"Source": {"Type": "String"}},
+                "Resources": {"Topic": {"Type": "AWS::SNS::Topic", "Properties": {
+                    "DisplayName": {"Fn::ImportValue": {"Fn::Sub": "${Source}-BucketName"}}}}}}
+    files = {f"stacks/other{i}/template.json": app_template(imports=()) for i in range(5)}
+    base = commit(root, {"stacks/app/template.json": app_template(imports=()),
+                         "stacks/reader/template.json": importer,
+                         "stacks/reader/config.json": {"Parameters": {"Source": "acme-data"}},
+                         **files})
+    head = commit(root, {"stacks/data/template.json": data_template(Outputs={})})
+    loaded = []
+    real = generator.stacks.load_stack
+    monkeypatch.setattr(preview.sides, "load_stack",
+                        lambda source, *a, **k: loaded.append(source.name) or real(source, *a, **k))
+    result = run_preview(root, base, head)
+    assert len(result.errors) == 1
+    assert "stack acme-reader (reader) imports it" in result.errors[0]
+    # only the changed stack (both sides) and the one folder holding every word of the name
+    assert sorted(loaded) == ["data", "data", "reader"]
+
+
+def test_a_removed_resource_kept_by_its_deletion_policy_keeps_its_data(repo):
+    root, _ = repo
+    template = data_template()
+    template["Resources"]["Logs"]["DeletionPolicy"] = "Retain"
+    base = commit(root, {"stacks/data/template.json": template})
+    del template["Resources"]["Logs"]
+    head = commit(root, {"stacks/data/template.json": template})
+    stack = run_preview(root, base, head).stacks["data"]
+    assert stack.data_at_risk == ["Logs (AWS::Logs::LogGroup) is removed; DeletionPolicy "
+                                  "Retain: its data is kept"]
