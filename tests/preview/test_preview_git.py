@@ -296,3 +296,19 @@ def test_a_removed_resource_kept_by_its_deletion_policy_keeps_its_data(repo):
     stack = run_preview(root, base, head).stacks["data"]
     assert stack.data_at_risk == ["Logs (AWS::Logs::LogGroup) is removed; DeletionPolicy "
                                   "Retain: its data is kept"]
+
+
+def test_a_changed_stack_policy_file_shows_on_the_stack_that_uses_it(repo):
+    root, _ = repo
+    config = ("project: acme\nrepository:\n  name: acme/infrastructure\n"
+              "stacks:\n  data:\n    stack_policy: policies/data.json\n")
+    deny = {"Statement": [{"Effect": "Deny", "Action": "Update:Replace", "Principal": "*",
+                           "Resource": "*"}]}
+    base = commit(root, {"pipelines/config.yaml": config, "pipelines/policies/data.json": deny})
+    allow = {"Statement": [{"Effect": "Allow", "Action": "Update:*", "Principal": "*",
+                            "Resource": "*"}]}
+    head = commit(root, {"pipelines/policies/data.json": allow})
+    result = run_preview(root, base, head)
+    before, after = result.stacks["data"].settings["stack_policy"]
+    assert '"Deny"' in before and '"Allow"' in after
+    assert result.stacks["data"].resources == {}
