@@ -72,6 +72,7 @@ def test_deploy_records_the_stack_and_staging_bucket_then_cleanup_removes_every_
     kinds = {e.kind for e in ledger.pending()}
     assert {"bootstrap_stack", "bucket"} <= kinds
     assert _project_buckets(clients, settings)  # the stack's buckets exist
+    q12 = _q12_pipeline(clients, settings, result, ledger)
 
     outcome = cleanup(ledger, clients, sleep=lambda s: None, interval=0)
 
@@ -84,6 +85,23 @@ def test_deploy_records_the_stack_and_staging_bucket_then_cleanup_removes_every_
     assert "Enabled" not in states  # every key of the run is pending deletion
     groups = clients("logs").describe_log_groups(logGroupNamePrefix=f"/aws/codebuild/{settings.project}")
     assert groups["logGroups"] == []
+    assert q12 not in [p["name"] for p in clients("codepipeline").list_pipelines()["pipelines"]]
+
+
+def _q12_pipeline(clients, settings, result, ledger) -> str:
+    """Q12's pipeline, with the project's own role, bucket and key: botocore validates the request
+    against CreatePipeline's shape, moto stores it, the ledger has it."""
+    role = clients("iam").get_role(RoleName=naming.role_name(settings.project, "pipeline"))["Role"]["Arn"]
+    definition = run.topic_pipeline(f"{settings.project}-q12topic", role, result,
+                                    "arn:aws:sns:eu-west-1:123456789012:t",
+                                    key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",
+                                    source_key=naming.source_object_key(project.APP))
+    assert [s["name"] for s in definition["stages"]] == [naming.SOURCE_STAGE, naming.CHANGE_STAGE]
+    ledger.will_create("pipeline", definition["name"])
+    clients("codepipeline").create_pipeline(pipeline=definition)
+    got = clients("codepipeline").get_pipeline(name=definition["name"])["pipeline"]
+    assert got["stages"][1]["actions"][0]["configuration"]["NotificationArn"].endswith(":t")
+    return definition["name"]
 
 
 def _create_stack_pipelines(clients, settings, deployed_):
@@ -126,22 +144,3 @@ def test_the_harness_syncs_as_the_sync_role_and_probes_the_absent_manifest(deplo
     executions = clients("codepipeline").list_pipeline_executions(
         pipelineName=naming.pipeline_name(settings.project, project.APP))["pipelineExecutionSummaries"]
     assert report.started[project.APP] in {e["pipelineExecutionId"] for e in executions}
-
-
-def test_the_q12_pipeline_definition_is_accepted_and_ledgered_for_deletion(deployed, settings, clients):
-    result, ledger = deployed
-    role = clients("iam").get_role(RoleName=naming.role_name(settings.project, "pipeline"))["Role"]["Arn"]
-    definition = run.topic_pipeline(f"{settings.project}-q12topic", role, result,
-                                    "arn:aws:sns:eu-west-1:123456789012:t",
-                                    key_arn="arn:aws:kms:eu-west-1:123456789012:key/k",
-                                    source_key=naming.source_object_key(project.APP))
-    stages = [s["name"] for s in definition["stages"]]
-    assert stages == [naming.SOURCE_STAGE, naming.CHANGE_STAGE]
-    ledger.will_create("pipeline", definition["name"])
-    # botocore validates the request against CreatePipeline's shape; moto stores it
-    clients("codepipeline").create_pipeline(pipeline=definition)
-    got = clients("codepipeline").get_pipeline(name=definition["name"])["pipeline"]
-    assert got["stages"][1]["actions"][0]["configuration"]["NotificationArn"].endswith(":t")
-    assert cleanup(ledger, clients, sleep=lambda s: None, interval=0).ok
-    names = [p["name"] for p in clients("codepipeline").list_pipelines()["pipelines"]]
-    assert definition["name"] not in names
