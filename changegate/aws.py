@@ -83,9 +83,11 @@ class Aws:
             if self.session is None:
                 raise RuntimeError(f"no session and no {service} client given")
             try:
-                self._clients[service] = self.session.client(service, config=CLIENT_CONFIG)
+                client = self.session.client(service, config=CLIENT_CONFIG)
             except NoRegionError as exc:
                 raise UsageError("no AWS region: pass --region or set AWS_REGION") from exc
+            client.meta.events.register("before-parse", refuse_html_success)
+            self._clients[service] = client
         return self._clients[service]
 
     @property
@@ -100,6 +102,23 @@ class Aws:
             with aws_call("sts:GetCallerIdentity", "the current credentials"):
                 self._account = self.client("sts").get_caller_identity()["Account"]
         return self._account
+
+
+def refuse_html_success(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:
+    """An HTML page answered with HTTP 200 (a captive portal, a proxy's login page) is not AWS.
+
+    For JSON and query services botocore would parse it into an empty result (no stages, no
+    stacks) and a command would report something false instead of failing. REST services (S3)
+    are left alone: an object's own content type may well be text/html.
+    """
+    service = operation_model.service_model
+    protocol = getattr(service, "resolved_protocol", None) or service.protocol
+    status = response_dict.get("status_code") or 0
+    content_type = str((response_dict.get("headers") or {}).get("content-type", ""))
+    if protocol in ("json", "query") and status < 300 and content_type.lower().startswith("text/html"):
+        body = response_dict.get("body") or b""
+        text = body.decode("utf-8", "replace") if isinstance(body, bytes) else str(body)
+        raise ResponseParserError(f"HTTP {status} with an HTML page: {text[:2000]}")
 
 
 def make_session(profile: str | None = None, region: str | None = None) -> boto3.Session:

@@ -25,6 +25,8 @@ BAD_GATEWAY = (b"<html>\r\n<head><title>502 Bad Gateway</title></head>\r\n<body>
                b"<center><h1>502 Bad Gateway</h1></center>\r\n<hr><center>nginx</center>\r\n"
                b"</body>\r\n</html>\r\n")
 
+PORTAL = b"<html><head><title>Guest Wi-Fi: sign in</title></head><body><form>...</form></body></html>"
+
 
 class Proxy(BaseHTTPRequestHandler):
     attempts: ClassVar[Counter] = Counter()
@@ -41,7 +43,9 @@ class Proxy(BaseHTTPRequestHandler):
                 {"name": "acme-database", "version": 1}, {"name": "acme-network", "version": 1}]}).encode())
             return
         self.attempts[body.get("name")] += 1
-        if body.get("name") == "acme-database":
+        if body.get("name") == "acme-portal":  # a captive portal: its login page, with HTTP 200
+            self._send(200, "text/html; charset=utf-8", PORTAL)
+        elif body.get("name") == "acme-database":
             self._send(403, "text/html", FORBIDDEN)
         else:
             self._send(502, "text/html", BAD_GATEWAY)
@@ -110,3 +114,15 @@ def test_an_xml_service_answering_html_is_one_line_too(proxy):
     assert "\n" not in message and "<" not in message
     assert message.startswith("cloudformation:DescribeStacks on stack/acme-pipelines failed: the endpoint "
                               'answered HTTP 403 with an HTML page ("403 Forbidden"), not an AWS response')
+
+
+def test_an_html_page_with_http_200_is_not_taken_for_an_empty_answer(proxy):
+    """botocore would parse it into a state with no stages; a row would then look idle."""
+    client = Aws(make_session()).client("codepipeline")
+    with pytest.raises(AwsError) as caught, aws_call("codepipeline:GetPipelineState", "pipeline acme-portal"):
+        client.get_pipeline_state(name="acme-portal")
+    assert str(caught.value) == (
+        "codepipeline:GetPipelineState on pipeline acme-portal failed: the reply is not an AWS response but "
+        'an HTML page ("Guest Wi-Fi: sign in"); a proxy or gateway answered instead of AWS: check '
+        "HTTPS_PROXY/HTTP_PROXY, AWS_ENDPOINT_URL and --region")
+    assert proxy["acme-portal"] == 1
