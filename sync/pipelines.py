@@ -67,8 +67,17 @@ def _utf16_len(text: str) -> int:
 
 
 def pipeline_variables(commit: CommitInfo) -> list[dict[str, str]]:
+    """The commit's id, author and subject, each within its own cap (F15 of the AWS notes).
+
+    The approval's CustomData embeds the three variables; CodePipeline caps an action
+    configuration value at 1,000 characters and does not document whether that applies before or
+    after ``#{variables.X}`` resolves, so each value is kept to
+    ``naming.PIPELINE_VARIABLE_MAX_LENGTHS`` (the generator sizes the approval text with the same
+    numbers): a long subject ends in an ellipsis instead of making the approval fail.
+    """
     values = dict(zip(naming.PIPELINE_VARIABLES, (commit.id, commit.author, commit.subject), strict=True))
-    return [{"name": name, "value": variable_value(values[name])} for name in naming.PIPELINE_VARIABLES]
+    return [{"name": name, "value": variable_value(values[name], naming.PIPELINE_VARIABLE_MAX_LENGTHS[name])}
+            for name in naming.PIPELINE_VARIABLES]
 
 
 def start_request(pipeline: str, version_id: str, commit: CommitInfo) -> dict[str, Any]:

@@ -21,6 +21,24 @@ Why the manifest can be trusted, and why ETags are only compared with ETags:
   by hand) costs one HEAD: its ``changegate-sha256`` metadata, stored atomically with the object,
   says what it holds. Without that metadata the stack counts as changed and is uploaded again.
   Either way a re-run converges.
+
+The manifest is also what makes overlapping syncs safe (issue 9, item 8): it is only ever
+replaced with a conditional write, ``IfMatch`` on the ETag this run read (``IfNoneMatch="*"``
+when there was none), so of two runs that read the same state only one can record its result;
+see ``sync/run.py`` for what the other does. AWS: "you can use conditional writes to check if an
+object's ETag is unchanged before updating the object" and "If the ETag values don't match, the
+operation fails" with 412 Precondition Failed; concurrent conditional writes to one key may
+instead get 409 ConditionalRequestConflict (docs.aws.amazon.com/AmazonS3/latest/userguide/
+conditional-writes.html). botocore's PutObject takes ``IfMatch`` and ``IfNoneMatch`` (1.35.x and
+later; the project's is newer), and moto 5.2 enforces both, so the tests run them for real.
+
+The absent manifest (F19 of the AWS notes): S3 answers a GET of a missing key with 404 only when
+the caller may list that key, else with 403 AccessDenied ("If you don't have the s3:ListBucket
+permission, Amazon S3 returns an HTTP status code 403 Forbidden error",
+docs.aws.amazon.com/AWSJavaScriptSDK/v3/latest/client/s3/command/HeadObjectCommand/). The sync
+role's ListBucket is conditioned on ``s3:prefix``, so which answer a first sync gets is not
+documented. A 403 counts as "absent" only when a listing of exactly the manifest's key succeeds
+and shows no such key (one more request, on the first sync only); otherwise it is an error.
 """
 
 from __future__ import annotations
@@ -77,6 +95,31 @@ class RemoteState:
     objects: dict[str, RemoteObject]  # folder -> current archive object
     records: dict[str, StackRecord]  # folder -> manifest record
     manifest_found: bool
+    manifest_etag: str | None = None  # the manifest object's ETag (None: no manifest object)
+    manifest_commit: str | None = None  # the commit the last run that wrote it synced
+
+
+class ManifestConflict(Exception):
+    """A conditional write found the object changed since this run read it (another sync)."""
+
+    def __init__(self, key: str, code: str) -> None:
+        super().__init__(f"{key}: {code}")
+        self.key = key
+        self.code = code
+
+
+CONFLICT_CODES = ("PreconditionFailed", "412", "ConditionalRequestConflict", "409")
+ABSENT_CODES = ("NoSuchKey", "404", "NotFound")
+DENIED_CODES = ("AccessDenied", "403", "Forbidden")
+
+
+def error_code(exc: ClientError) -> str:
+    return str(exc.response.get("Error", {}).get("Code", ""))
+
+
+def is_conflict(exc: ClientError) -> bool:
+    status = exc.response.get("ResponseMetadata", {}).get("HTTPStatusCode")
+    return error_code(exc) in CONFLICT_CODES or status in (409, 412)
 
 
 def manifest_key(prefix: str) -> str:
@@ -110,29 +153,69 @@ def read_remote_state(s3: Any, bucket: str, prefix: str) -> RemoteState:
                 continue
             objects[folder] = RemoteObject(key=item["Key"], etag=normalize_etag(item["ETag"]) or "",
                                            size=int(item.get("Size", 0)))
-    records, found = read_manifest(s3, bucket, prefix)
-    return RemoteState(objects=objects, records=records, manifest_found=found)
+    manifest = fetch_manifest(s3, bucket, prefix)
+    return RemoteState(objects=objects, records=manifest.records, manifest_found=manifest.found,
+                       manifest_etag=manifest.etag, manifest_commit=manifest.commit)
+
+
+@dataclass(frozen=True)
+class Manifest:
+    records: dict[str, StackRecord]
+    found: bool  # a readable manifest
+    etag: str | None  # the object's ETag, also when its content was unreadable
+    commit: str | None = None
 
 
 def read_manifest(s3: Any, bucket: str, prefix: str) -> tuple[dict[str, StackRecord], bool]:
+    manifest = fetch_manifest(s3, bucket, prefix)
+    return manifest.records, manifest.found
+
+
+def fetch_manifest(s3: Any, bucket: str, prefix: str) -> Manifest:
     key = manifest_key(prefix)
     try:
-        body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+        response = s3.get_object(Bucket=bucket, Key=key)
+        body = response["Body"].read()
     except ClientError as exc:
-        if exc.response.get("Error", {}).get("Code") in ("NoSuchKey", "404", "NotFound"):
-            log.info("no state manifest at s3://%s/%s: every stack object is checked by HEAD", bucket, key)
-            return {}, False
+        code = error_code(exc)
+        if code in ABSENT_CODES or (code in DENIED_CODES and _listed_absent(s3, bucket, key)):
+            log.info("no state manifest at s3://%s/%s (%s): every stack object is checked by HEAD",
+                     bucket, key, code)
+            return Manifest({}, False, None)
         raise
+    etag = normalize_etag(response.get("ETag"))
     try:
         data = json.loads(body)
         stacks = data["stacks"]
         if data.get("format") != MANIFEST_FORMAT or not isinstance(stacks, dict):
             raise ValueError(f"unexpected format {data.get('format')!r}")
-        return {str(k): StackRecord.from_json(v) for k, v in stacks.items()}, True
+        return Manifest({str(k): StackRecord.from_json(v) for k, v in stacks.items()}, True, etag,
+                        _opt_str(data.get("commit")))
     except (ValueError, KeyError, TypeError, AttributeError) as exc:
         # a damaged manifest costs one HEAD per object this run, then it is rewritten
         log.warning("ignoring the unreadable state manifest s3://%s/%s (%s)", bucket, key, exc)
-        return {}, False
+        return Manifest({}, False, etag)
+
+
+def _listed_absent(s3: Any, bucket: str, key: str) -> bool:
+    """True when a listing of exactly ``key`` succeeds and shows no such object (F19)."""
+    try:
+        listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
+    except ClientError:
+        return False
+    return not any(item.get("Key") == key for item in listing.get("Contents", []))
+
+
+def manifest_etag_now(s3: Any, bucket: str, prefix: str) -> str | None:
+    """The manifest's current ETag (one HEAD); None when there is none."""
+    key = manifest_key(prefix)
+    try:
+        return normalize_etag(s3.head_object(Bucket=bucket, Key=key).get("ETag"))
+    except ClientError as exc:
+        if error_code(exc) in ABSENT_CODES or (error_code(exc) in DENIED_CODES
+                                               and _listed_absent(s3, bucket, key)):
+            return None
+        raise
 
 
 def manifest_bytes(records: Mapping[str, StackRecord], commit: str | None) -> bytes:
@@ -143,9 +226,22 @@ def manifest_bytes(records: Mapping[str, StackRecord], commit: str | None) -> by
 
 
 def write_manifest(s3: Any, bucket: str, prefix: str, records: Mapping[str, StackRecord],
-                   commit: str | None) -> None:
-    s3.put_object(Bucket=bucket, Key=manifest_key(prefix), Body=manifest_bytes(records, commit),
-                  ContentType="application/json")
+                   commit: str | None, expected_etag: str | None) -> str | None:
+    """Replace the manifest only if it is still the one this run read; returns the new ETag.
+
+    ``expected_etag`` None means "there was no manifest": the write must not replace one that
+    appeared since. Raises ``ManifestConflict`` when the condition fails.
+    """
+    key = manifest_key(prefix)
+    condition = {"IfMatch": f'"{expected_etag}"'} if expected_etag else {"IfNoneMatch": "*"}
+    try:
+        response = s3.put_object(Bucket=bucket, Key=key, Body=manifest_bytes(records, commit),
+                                 ContentType="application/json", **condition)
+    except ClientError as exc:
+        if is_conflict(exc):
+            raise ManifestConflict(key, error_code(exc) or "412") from exc
+        raise
+    return normalize_etag(response.get("ETag"))
 
 
 def record_from_head(s3: Any, bucket: str, obj: RemoteObject) -> StackRecord:

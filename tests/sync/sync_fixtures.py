@@ -22,6 +22,9 @@ from sync.state import manifest_key, read_manifest
 
 BUCKET = "acme-source"
 PROJECT = "acme"
+# full commit ids: without a git repository the sync accepts --commit only as a full id
+C1 = "c1" * 20
+C2 = "c2" * 20
 
 TEMPLATE = textwrap.dedent("""\
     AWSTemplateFormatVersion: "2010-09-09"
@@ -169,3 +172,21 @@ def fail_on(client: Any, operation: str, nth: int | tuple[int, ...] = 1, *, serv
 
 def is_manifest(params: dict) -> bool:
     return params.get("Key", "").endswith("state.json")
+
+
+GIT_ENV = {"GIT_AUTHOR_NAME": "Ada Lovelace", "GIT_AUTHOR_EMAIL": "ada@example.com",
+           "GIT_COMMITTER_NAME": "Ada Lovelace", "GIT_COMMITTER_EMAIL": "ada@example.com",
+           "GIT_CONFIG_GLOBAL": "/dev/null", "GIT_CONFIG_SYSTEM": "/dev/null",
+           "PATH": "/usr/bin:/bin:/usr/local/bin"}
+
+
+def git(root: Path, *args: str) -> str:
+    import subprocess
+    return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
+                          env=GIT_ENV).stdout.strip()
+
+
+def commit_all(root: Path, message: str) -> str:
+    git(root, "add", "-A")
+    git(root, "commit", "-q", "-m", message)
+    return git(root, "rev-parse", "HEAD")

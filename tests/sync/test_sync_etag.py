@@ -10,12 +10,23 @@ from typing import Any
 
 from sync_fixtures import BUCKET
 
+REAL: dict[str, str] = {}  # opaque ETag -> the one moto holds (for conditional writes)
+
 
 def kms_like(etag: str) -> str:
-    return '"' + hashlib.sha256(b"kms:" + etag.strip('"').encode()).hexdigest()[:32] + '"'
+    opaque = '"' + hashlib.sha256(b"kms:" + etag.strip('"').encode()).hexdigest()[:32] + '"'
+    REAL[opaque.strip('"')] = etag.strip('"')
+    return opaque
 
 
 def make_etags_opaque(s3: Any) -> None:
+    def condition(params: dict, **_: Any) -> None:
+        # S3 compares IfMatch with the ETag it returned, opaque or not: map it back for moto
+        if "IfMatch" in params:
+            params["IfMatch"] = '"' + REAL.get(params["IfMatch"].strip('"'), params["IfMatch"]) + '"'
+
+    s3.meta.events.register("provide-client-params.s3.PutObject", condition)
+
     def rewrite(parsed: dict, **_: Any) -> None:
         if "ETag" in parsed:
             parsed["ETag"] = kms_like(parsed["ETag"])
@@ -61,7 +72,7 @@ def test_a_thousand_stacks_are_one_listing_page_and_one_manifest_read(aws):
 
     for i in range(1000):
         aws.s3.put_object(Bucket=BUCKET, Key=f"stacks/s{i:04d}.zip", Body=b"x")
-    write_manifest(aws.s3, BUCKET, "stacks/", {"s0000": StackRecord("h", "e", "v", "c")}, "c")
+    write_manifest(aws.s3, BUCKET, "stacks/", {"s0000": StackRecord("h", "e", "v", "c")}, "c", None)
     assert manifest_key("stacks/") == "stacks/.changegate/state.json"  # where the sync role may write
     aws.calls.clear()
     state = read_remote_state(aws.s3, BUCKET, "stacks/")

@@ -2,9 +2,11 @@
 
 from __future__ import annotations
 
+import shutil
 import subprocess
 
 import pytest
+from sync_fixtures import Repo
 
 from generator.errors import SyncError
 from sync.git import Git
@@ -71,10 +73,14 @@ def test_moving_forward_is_accepted_and_variables_carry_the_commit(repo, aws, hi
                          "CommitSubject": "second version"}
 
 
-def test_content_from_an_unknown_commit_is_refused_in_a_full_clone(repo, aws, history):
+def test_content_from_an_unknown_commit_is_refused_in_a_full_clone(repo, aws, history, tmp_path):
     aws.create_pipeline("alpha")
-    aws.sync(repo, commit="0" * 40)  # recorded from a commit this history does not contain
+    # recorded from a commit this history does not contain (synced from a copy without .git)
+    elsewhere = tmp_path / "elsewhere"
+    shutil.copytree(repo.root, elsewhere, ignore=shutil.ignore_patterns(".git"))
+    aws.sync(Repo(elsewhere), commit="0" * 40)
     repo.put("alpha", topic="v3")
+    commit(repo.root, "third version")
     with pytest.raises(SyncError, match="not in this repository's history"):
         aws.sync(repo)
 

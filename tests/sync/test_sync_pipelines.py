@@ -8,10 +8,12 @@ import boto3
 import pytest
 from botocore.stub import Stubber
 
+from generator import naming
 from sync.git import CommitInfo
 from sync.pipelines import (
     MAX_VARIABLE_VALUE,
     PipelineMissing,
+    pipeline_variables,
     start_pipeline,
     variable_value,
 )
@@ -72,3 +74,18 @@ def test_variable_values_fit_the_limit_in_utf16_units():
     assert len(value.encode("utf-16-le")) // 2 <= MAX_VARIABLE_VALUE
     assert value.endswith("…")
     assert variable_value("x" * MAX_VARIABLE_VALUE) == "x" * MAX_VARIABLE_VALUE
+
+
+def test_each_variable_is_capped_at_its_own_length_readably():
+    # F15: the approval text embeds the three values; naming.PIPELINE_VARIABLE_MAX_LENGTHS keeps
+    # it within CodePipeline's limit after resolution, whatever the commit's author and subject
+    commit = CommitInfo(id="a" * 64, author="Ada " + "L" * 300 + " <ada@example.com>",
+                        subject="Fix the thing " + "😀" * 400)
+    values = {v["name"]: v["value"] for v in pipeline_variables(commit)}
+    for name, cap in naming.PIPELINE_VARIABLE_MAX_LENGTHS.items():
+        assert len(values[name].encode("utf-16-le")) // 2 <= cap, name
+    assert values["CommitId"] == "a" * 64  # a full SHA-256 id fits whole
+    assert values["CommitAuthor"].startswith("Ada LLL") and values["CommitAuthor"].endswith("…")
+    assert values["CommitSubject"].startswith("Fix the thing 😀") and values["CommitSubject"].endswith("…")
+    short = {v["name"]: v["value"] for v in pipeline_variables(CommitInfo("b" * 40, "Ada", "Fix"))}
+    assert short == {"CommitId": "b" * 40, "CommitAuthor": "Ada", "CommitSubject": "Fix"}

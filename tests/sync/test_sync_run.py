@@ -5,10 +5,10 @@ from __future__ import annotations
 import json
 
 import pytest
-from sync_fixtures import BUCKET, PROJECT, TEMPLATE
+from sync_fixtures import BUCKET, C1, C2, PROJECT, TEMPLATE
 
 from generator import naming
-from generator.errors import ConfigError
+from generator.errors import ConfigError, SyncError, UsageError
 from sync.archive import content_hash
 from sync.pipelines import SOURCE_ACTION_NAME
 
@@ -17,7 +17,7 @@ def synced(repo, aws, names=("alpha", "beta", "gamma")):
     for name in names:
         repo.put(name)
         aws.create_pipeline(name)
-    return aws.sync(repo, commit="c1")
+    return aws.sync(repo, commit=C1)
 
 
 def test_first_sync_uploads_every_stack_and_starts_each_pipeline_pinned(repo, aws):
@@ -38,7 +38,7 @@ def test_first_sync_uploads_every_stack_and_starts_each_pipeline_pinned(repo, aw
     assert sorted(entries) == [naming.ARCHIVE_CONFIG, naming.ARCHIVE_TEMPLATE]
     assert json.loads(entries[naming.ARCHIVE_CONFIG]) == {"Parameters": {"TopicName": "t-alpha"}, "Tags": {}}
     head = aws.s3.head_object(Bucket=BUCKET, Key="stacks/alpha.zip")
-    assert head["Metadata"] == {"changegate-sha256": content_hash(entries), "changegate-commit": "c1"}
+    assert head["Metadata"] == {"changegate-sha256": content_hash(entries), "changegate-commit": C1}
     aws.assert_manifest_truthful()
     assert not any(r.pending_start for r in aws.manifest().values())
 
@@ -46,7 +46,7 @@ def test_first_sync_uploads_every_stack_and_starts_each_pipeline_pinned(repo, aw
 def test_no_change_costs_two_requests_and_starts_nothing(repo, aws):
     synced(repo, aws)
     aws.starts.clear()
-    report = aws.sync(repo, commit="c2")
+    report = aws.sync(repo, commit=C2)
     assert report.ok and report.unchanged == ["alpha", "beta", "gamma"]
     assert aws.calls == ["ListObjectsV2", "GetObject"]
     assert aws.starts == [] and report.started == {}
@@ -60,11 +60,15 @@ def test_changed_added_removed_ship_only_those_and_start_only_those(repo, aws):
     repo.put("delta")
     aws.create_pipeline("delta")
     aws.starts.clear()
-    report = aws.sync(repo, commit="c2")
+    report = aws.sync(repo, commit=C2)
     assert (report.added, report.changed, report.removed, report.unchanged) == (
         ["delta"], ["alpha"], ["beta"], ["gamma"])
-    assert sorted(aws.writes()) == ["DeleteObject", "PutObject", "PutObject", "PutObject"]  # + manifest
-    assert len(aws.calls) == 3 + 3  # list, get, manifest put + one per changed/added/removed stack
+    # alpha, delta, beta's delete marker; the manifest before the starts, and with the starts
+    assert sorted(aws.writes()) == ["DeleteObject", "PutObject", "PutObject", "PutObject", "PutObject"]
+    # list, get, versioning, one per changed/added/removed stack, manifest put, manifest head
+    # (still ours?), manifest put
+    assert aws.calls == ["ListObjectsV2", "GetObject", "GetBucketVersioning", "PutObject", "PutObject",
+                         "DeleteObject", "PutObject", "HeadObject", "PutObject"]
     assert sorted(s["name"] for s in aws.starts) == ["acme-alpha", "acme-delta"]
     assert aws.current_keys() == {"stacks/alpha.zip", "stacks/delta.zip", "stacks/gamma.zip"}
     assert any("beta" in n and "NOT deleted" in n for n in report.notes)
@@ -80,7 +84,7 @@ def test_changed_added_removed_ship_only_those_and_start_only_those(repo, aws):
 def test_an_unchanged_stack_never_gets_a_new_version(repo, aws):
     synced(repo, aws)
     (repo.root / "stacks" / "alpha" / "template.yaml").touch()  # new mtime, same bytes
-    aws.sync(repo, commit="c2")
+    aws.sync(repo, commit=C2)
     versions = aws.s3.list_object_versions(Bucket=BUCKET, Prefix="stacks/alpha.zip")["Versions"]
     assert len(versions) == 1
 
@@ -90,7 +94,7 @@ def test_invalid_stack_uploads_nothing_and_starts_nothing(repo, aws):
     aws.starts.clear()
     repo.put("alpha", topic="changed")
     (repo.root / "stacks" / "beta" / "config.json").write_text('{"Parameters": {"Nope": "x"}}')
-    report = aws.sync(repo, commit="c2")
+    report = aws.sync(repo, commit=C2)
     assert not report.valid and not report.ok
     assert aws.writes() == [] and aws.starts == []
     assert any(p.stack == "beta" for p in report.validation.errors)
@@ -100,7 +104,7 @@ def test_cfn_lint_runs_on_changed_stacks_only_and_its_errors_block(repo, aws):
     synced(repo, aws)
     bad = TEMPLATE + "      NotAProperty: 1\n"  # a property AWS::SNS::Topic does not have
     repo.put("alpha", template=bad)
-    report = aws.sync(repo, commit="c2")
+    report = aws.sync(repo, commit=C2)
     assert report.validation.linted == ("alpha",)
     assert not report.valid
     assert any(p.check.startswith("cfn-lint") and p.stack == "alpha" for p in report.validation.errors)
@@ -109,7 +113,8 @@ def test_cfn_lint_runs_on_changed_stacks_only_and_its_errors_block(repo, aws):
 
 def test_config_error_raises_before_any_request(repo, aws):
     repo.put("alpha")
-    repo.write_config("stacks:\n  missing:\n    disabled: true\n")
+    # an enabled entry for a folder that does not exist (a disabled one is only a warning)
+    repo.write_config("stacks:\n  missing:\n    stack_name: acme-missing\n")
     with pytest.raises(ConfigError):
         aws.sync(repo)
     assert aws.calls == []
@@ -139,10 +144,21 @@ def test_missing_pipeline_is_a_warning_and_is_retried(repo, aws):
     repo.put("alpha")
     report = aws.sync(repo)
     assert report.ok and report.uploaded and not report.started
-    assert any("does not exist yet" in w and "redeploy" in w for w in report.warnings)
+    assert any("no pipeline exists yet" in w and "redeploy" in w for w in report.warnings)
     aws.create_pipeline("alpha")
     report = aws.sync(repo)
     assert list(report.started) == ["alpha"]
+
+
+def test_missing_pipelines_are_reported_once_not_once_per_stack(repo, aws):
+    # issue 9, item 15: a first sync before the bootstrap stack was redeployed
+    for name in ("alpha", "beta", "gamma"):
+        repo.put(name)
+    report = aws.sync(repo)
+    missing = [w for w in report.warnings if "no pipeline exists yet" in w]
+    assert len(missing) == 1 and "for 3 stack(s)" in missing[0]
+    assert all(name in missing[0] for name in ("alpha", "beta", "gamma"))
+    assert report.not_started == dict.fromkeys(("alpha", "beta", "gamma"), "no pipeline yet")
 
 
 def test_disabled_stacks_are_shipped_but_not_started(repo, aws):
@@ -167,11 +183,41 @@ def test_stack_policy_reaches_the_archive(repo, aws):
     assert json.loads(aws.current_entries("alpha")[naming.ARCHIVE_CONFIG])["StackPolicy"] == policy
 
 
-def test_unversioned_bucket_cannot_pin_a_start(repo, aws):
+@pytest.mark.parametrize("suspended", [False, True])
+@pytest.mark.parametrize("start", [True, False])
+def test_an_unversioned_bucket_is_refused_before_any_upload(repo, aws, suspended, start):
+    # issue 9, item 10: --no-start used to succeed, overwriting objects without history
     aws.s3.create_bucket(Bucket="plain")
+    if suspended:
+        aws.s3.put_bucket_versioning(Bucket="plain", VersioningConfiguration={"Status": "Enabled"})
+        aws.s3.put_bucket_versioning(Bucket="plain", VersioningConfiguration={"Status": "Suspended"})
     repo.put("alpha")
     aws.create_pipeline("alpha")
     from sync.run import SyncOptions, run_sync
-    report = run_sync(repo.root, aws.s3, aws.codepipeline, SyncOptions(bucket="plain", jobs=1))
-    assert not report.ok and "not versioned" in report.failures[0]
-    assert report.not_started == {"alpha": "start failed"}
+    aws.calls.clear()
+    refusal = r"versioning (suspended|never enabled).*nothing was uploaded"
+    with pytest.raises(SyncError, match=refusal) as refused:
+        run_sync(repo.root, aws.s3, aws.codepipeline, SyncOptions(bucket="plain", jobs=1, start=start))
+    assert "put-bucket-versioning" in str(refused.value)
+    assert "PutObject" not in aws.calls and aws.starts == []
+    assert aws.s3.list_objects_v2(Bucket="plain").get("KeyCount") == 0
+
+
+def test_a_no_change_sync_does_not_ask_for_versioning(repo, aws):
+    synced(repo, aws)
+    aws.sync(repo, commit=C2)
+    assert "GetBucketVersioning" not in aws.calls
+
+
+@pytest.mark.parametrize("flags", [{}, {"start": False}, {"dry_run": True}])
+def test_a_prefix_the_pipelines_do_not_read_is_for_uploads_only(repo, aws, flags):
+    # issue 9, item 10: the generated pipelines read stacks/<folder>.zip
+    repo.put("alpha")
+    aws.create_pipeline("alpha")
+    if not flags:
+        with pytest.raises(UsageError, match=r"(?s)--prefix 'other/'.*--no-start"):
+            aws.sync(repo, prefix="other/")
+        assert aws.calls == [] and aws.starts == []
+        return
+    report = aws.sync(repo, prefix="other/", **flags)
+    assert report.ok and aws.starts == []
