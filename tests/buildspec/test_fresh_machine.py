@@ -8,6 +8,7 @@ pytest`` without activating the venv, so the first one on PATH is not the one ju
 from __future__ import annotations
 
 import os
+import re
 import shutil
 import subprocess
 import sys
@@ -19,6 +20,9 @@ import pytest
 from changegate import __version__
 
 CONSOLE_SCRIPTS = ("changegate", "moto_server")
+TESTS = Path(__file__).resolve().parents[1]
+# a lookup on PATH, or a skip for a missing script: both hide the installation under test
+ON_PATH_OR_SKIPPED = re.compile(r"shutil\.which\(|skip\([^)]*not installed", re.DOTALL)
 
 
 @pytest.fixture
@@ -47,3 +51,14 @@ def test_console_scripts_are_this_interpreters_not_the_first_on_path(decoys_firs
 def test_a_missing_console_script_fails_the_test_instead_of_skipping_it(console_script):
     with pytest.raises(pytest.fail.Exception, match=r"'no-such-script' of .* is in none of"):
         console_script("no-such-script")
+
+
+def test_no_test_finds_a_console_script_on_path_or_skips_without_one():
+    offenders = []
+    for path in sorted(TESTS.rglob("*.py")):
+        if path == Path(__file__).resolve():  # this file puts decoys on PATH on purpose
+            continue
+        text = path.read_text(encoding="utf-8")
+        offenders += [f"{path.relative_to(TESTS.parent)}:{text.count(chr(10), 0, m.start()) + 1}"
+                      for m in ON_PATH_OR_SKIPPED.finditer(text)]
+    assert offenders == [], "use the console_script fixture of tests/conftest.py instead"
