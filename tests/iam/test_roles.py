@@ -35,6 +35,19 @@ from roles_setup import (
 from generator import naming
 from sync.state import manifest_key
 
+
+def pipeline_upload_context(s: Setup) -> dict[str, str]:
+    """What CodePipeline's artifact uploads carry: SSE-KMS with the artifact store's key.
+
+    AWS's example policy for an artifact store denies ``s3:PutObject`` unless
+    ``s3:x-amz-server-side-encryption`` is ``aws:kms`` (CodePipeline user guide,
+    security_iam_resource-based-policy-examples), which CodePipeline's own uploads pass. The sync's
+    uploads, by contrast, carry no header (sync/run.py): the bucket's default encryption applies.
+    """
+    return {"s3:x-amz-server-side-encryption": "aws:kms",
+            "s3:x-amz-server-side-encryption-aws-kms-key-id": s.key}
+
+
 # ------------------------------------------------------------------ every role, and its trust
 
 def test_every_role_has_a_job(s: Setup) -> None:
@@ -231,7 +244,8 @@ def test_stack_pipeline_plans_reviews_and_executes_its_change_set(s: Setup, temp
     for action in ("s3:GetObject", "s3:GetObjectVersion"):
         assert allowed(s.world, pipeline, action, source)
     for action in ("s3:PutObject", "s3:GetObject"):
-        assert allowed(s.world, pipeline, action, s.artifact_object(f"{s.project}-network/SourceArti/x"))
+        assert s.world.check(pipeline, action, s.artifact_object(f"{s.project}-network/SourceArti/x"),
+                             pipeline_upload_context(s)).allowed, action
     for action in ("kms:Decrypt", "kms:GenerateDataKey"):
         assert allowed(s.world, pipeline, action, s.key)
     # The S3 source action and the artifact store (CodePipeline's minimal service-role policy).
@@ -332,7 +346,7 @@ def test_sync_pipeline_runs_the_sync_build_from_the_connection(s: Setup, templat
     another = connection.rsplit("/", 1)[0] + "/11111111-1111-1111-1111-111111111111"
     assert not allowed(s.world, role_, f"{s.connection_service}:UseConnection", another)
     artifact = s.artifact_object(f"{naming.sync_pipeline_name(s.project)}/SourceArti/x")
-    assert allowed(s.world, role_, "s3:PutObject", artifact)
+    assert s.world.check(role_, "s3:PutObject", artifact, pipeline_upload_context(s)).allowed
     assert allowed(s.world, role_, "kms:GenerateDataKey", s.key)
 
 
