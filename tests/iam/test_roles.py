@@ -133,6 +133,8 @@ def test_every_permission_stays_on_changegates_resources(s: Setup) -> None:
             for statement in document["Statement"]:
                 if statement["Effect"] != "Allow":
                     continue
+                assert "NotAction" not in statement and "NotResource" not in statement, \
+                    f"{job}: an Allow with NotAction or NotResource ({statement.get('Sid')})"
                 actions, resources = _as_list(statement["Action"]), _as_list(statement["Resource"])
                 if "*" in resources:
                     wide = {a.lower() for a in actions} - WILDCARD_ONLY_ACTIONS

@@ -103,8 +103,9 @@ class World:
             raw = resource.get("Properties", {})
             if kind == "AWS::IAM::Role":
                 props = resolver.value(raw)
-                roles[props["RoleName"]] = RoleInfo(
-                    logical_id, props["RoleName"], resolver.attribute(logical_id, "Arn"),
+                name = resolver.attribute(logical_id, "Ref")
+                roles[name] = RoleInfo(
+                    logical_id, name, resolver.attribute(logical_id, "Arn"),
                     props["AssumeRolePolicyDocument"],
                     [p["PolicyDocument"] for p in props.get("Policies", [])],
                     list(props.get("ManagedPolicyArns", [])), props.get("PermissionsBoundary"))
