@@ -19,6 +19,8 @@ topic or trust policy) and an optional permissions boundary, following AWS's doc
   values do not match and the condition is false. If the policy condition requires that the key is
   not matched, such as StringNotLike or ArnNotLike, and the right key is not present, the condition
   is true. This logic applies to all condition operators except ...IfExists and Null check."
+  For ...IfExists: "If the key is not present, evaluate the condition element as true", so a Deny
+  written with a negated ...IfExists operator applies to every request that lacks the key.
   ArnEquals and ArnLike share one definition there: "Case-sensitive matching of the ARN. Each of the
   six colon-delimited components of the ARN is checked separately and each can include multi-character
   match wildcards (*) or single-character match wildcards (?)." Several values for one key are OR,
@@ -355,6 +357,10 @@ class Verdict:
     @property
     def allowed(self) -> bool:
         return self.decision.allowed
+
+    def __bool__(self) -> bool:
+        # `assert world.check(...)` reads naturally, and a failing assert shows the deciding statements.
+        return self.allowed
 
     def __str__(self) -> str:
         return f"{self.decision.value} ({', '.join(self.reasons) or 'no statement applies'})"

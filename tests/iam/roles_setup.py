@@ -15,7 +15,7 @@ import uuid
 from dataclasses import dataclass
 from pathlib import Path
 
-from policy_eval import ACCOUNT, REGION, Decision, Principal, role
+from policy_eval import ACCOUNT, REGION, Decision, Principal, Verdict, role
 from world import AWS_MANAGED_POLICIES, World
 
 from generator import naming
@@ -188,10 +188,13 @@ def intruder_world(s: Setup) -> tuple[World, Principal]:
     return world, intruder
 
 
-def allowed(world: World, principal: Principal, action: str, resource: str, **context) -> bool:
-    """``s3__prefix="x"`` is the context key ``s3:prefix``."""
+def allowed(world: World, principal: Principal, action: str, resource: str, **context) -> Verdict:
+    """The verdict, true when allowed; ``s3__prefix="x"`` is the context key ``s3:prefix``.
+
+    A failing ``assert allowed(...)`` or ``assert not allowed(...)`` shows the statements that decided.
+    """
     context = {k.replace("__", ":"): v for k, v in context.items()}
-    return world.check(principal, action, resource, context).allowed
+    return world.check(principal, action, resource, context)
 
 
 def verdict(world: World, principal: Principal, action: str, resource: str, context=None) -> Decision:

@@ -261,6 +261,28 @@ def test_if_exists_passes_when_the_key_is_absent_and_checks_when_present() -> No
     assert holds(negated, {}) and not holds(negated, {"k:x": "ab"})
 
 
+def test_a_deny_with_a_negated_if_exists_operator_applies_when_the_key_is_absent() -> None:
+    """The trap of "deny uploads not encrypted with aws:kms" written with ...IfExists.
+
+    "If the key is not present, evaluate the condition element as true" (Condition operators,
+    ...IfExists): an upload without the header (the bucket's default encryption applies) is denied.
+    Only a Null check limits the Deny to requests that carry the header.
+    """
+    bucket_policy = policy(deny("s3:PutObject", Principal="*", Condition={
+        "StringNotEqualsIfExists": {"s3:x-amz-server-side-encryption": "aws:kms"}}))
+    no_header: dict = {}
+    assert decide([policy(allow("s3:*"))], "s3:PutObject", context=no_header, resource_policy=bucket_policy) \
+        is Decision.EXPLICIT_DENY
+    guarded = policy(deny("s3:PutObject", Principal="*", Condition={
+        "StringNotEquals": {"s3:x-amz-server-side-encryption": "aws:kms"},
+        "Null": {"s3:x-amz-server-side-encryption": "false"}}))
+    assert decide([policy(allow("s3:*"))], "s3:PutObject", resource_policy=guarded) is Decision.ALLOW
+    assert decide([policy(allow("s3:*"))], "s3:PutObject", resource_policy=guarded,
+                  context={"s3:x-amz-server-side-encryption": "AES256"}) is Decision.EXPLICIT_DENY
+    assert decide([policy(allow("s3:*"))], "s3:PutObject", resource_policy=guarded,
+                  context={"s3:x-amz-server-side-encryption": "aws:kms"}) is Decision.ALLOW
+
+
 def test_null() -> None:
     assert holds({"Null": {"k:x": "true"}}, {})
     assert not holds({"Null": {"k:x": "true"}}, {"k:x": "v"})
