@@ -154,8 +154,8 @@ def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> li
                 relpath, "config-stale-stack",
                 f"stacks.{name} is disabled and names no folder under stacks/: nothing uses it",
                 key=f"stacks.{name}",
-                hint=f"remove stacks.{name} from {relpath} once its bootstrap stack is "
-                     "redeployed (changegate deploy)"))
+                hint=f"remove stacks.{name} from {relpath}: the folder is gone and a disabled "
+                     "stack has no pipeline"))
             continue
         problems.append(error(
             relpath, "config-unknown-stack", f"stacks.{name} names no folder under stacks/",
