@@ -29,8 +29,9 @@ see ``sync/run.py`` for what the other does. AWS: "you can use conditional write
 object's ETag is unchanged before updating the object" and "If the ETag values don't match, the
 operation fails" with 412 Precondition Failed; concurrent conditional writes to one key may
 instead get 409 ConditionalRequestConflict (docs.aws.amazon.com/AmazonS3/latest/userguide/
-conditional-writes.html). botocore's PutObject takes ``IfMatch`` and ``IfNoneMatch`` (1.35.x and
-later; the project's is newer), and moto 5.2 enforces both, so the tests run them for real.
+conditional-writes.html). botocore's PutObject model has both ``IfMatch`` and ``IfNoneMatch``
+(checked on the installed 1.44), and moto 5.2 enforces both (412 PreconditionFailed), so the tests
+exercise the conditions against moto rather than a stub.
 
 The absent manifest (F19 of the AWS notes): S3 answers a GET of a missing key with 404 only when
 the caller may list that key, else with 403 AccessDenied ("If you don't have the s3:ListBucket

@@ -25,10 +25,14 @@ LIST_LIMIT = 10  # names shown per category in the text report
 @click.option("--bucket", envvar=naming.ENV_SOURCE_BUCKET, required=True, metavar="NAME",
               help=f"Source bucket (default: ${naming.ENV_SOURCE_BUCKET}).")
 @click.option("--prefix", envvar=naming.ENV_SOURCE_PREFIX, default=naming.DEFAULT_SOURCE_PREFIX,
-              show_default=True, help=f"Key prefix of the stack archives (${naming.ENV_SOURCE_PREFIX}).")
+              show_default=True,
+              help=f"Key prefix of the stack archives (${naming.ENV_SOURCE_PREFIX}). The pipelines read "
+                   f"{naming.DEFAULT_SOURCE_PREFIX}; any other prefix needs --no-start or --dry-run.")
 @root_option
 @click.option("--commit", envvar="CODEBUILD_RESOLVED_SOURCE_VERSION", metavar="SHA",
-              help="Commit being synced (default: $CODEBUILD_RESOLVED_SOURCE_VERSION, else git HEAD).")
+              help="Commit being synced: an id or branch name git resolves to a full id (default: "
+                   "$CODEBUILD_RESOLVED_SOURCE_VERSION, else git HEAD). stacks/ and pipelines/ in the "
+                   "working tree must be exactly that commit's.")
 @click.option("--dry-run", is_flag=True, help="Report what would be uploaded and started; change nothing.")
 @click.option("--no-start", is_flag=True,
               help="Upload only; the pipelines stay pending and the next sync starts them.")
@@ -40,8 +44,10 @@ def sync(bucket: str, prefix: str, root: Path, commit: str | None, dry_run: bool
          force: bool, jobs: int | None, output_format: str) -> int:
     """Validate every stack, upload the changed ones, start exactly their pipelines.
 
-    Exit 0 when done, 1 when validation fails (nothing uploaded) or a step failed (re-run to
-    converge), 2 for usage or pipelines/config.yaml errors.
+    Exit 0 when done; 1 when validation fails (nothing uploaded), a step failed (re-run to
+    converge), the bucket is not versioned, a rollback is refused or a concurrent sync of a newer
+    commit won; 2 for usage errors (a --commit git cannot resolve, uncommitted changes under
+    stacks/ or pipelines/, a --prefix the pipelines do not read) and pipelines/config.yaml errors.
     """
     import boto3
     from botocore.config import Config
