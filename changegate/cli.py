@@ -27,6 +27,7 @@ COMMANDS = {
     "reject": "changegate.commands.approve:reject",
     "stop": "changegate.commands.stop:stop",
     "preview": "changegate.commands.preview:preview",
+    "guardrails": "changegate.commands.guardrails:guardrails",
 }
 
 
