@@ -60,13 +60,17 @@ class Need:
     count: int = 1  # how many things in the template need it
 
 
-def required_capabilities(template: Mapping) -> list[Need]:
-    """What ``template`` needs, strongest first; CAPABILITY_NAMED_IAM replaces CAPABILITY_IAM."""
+def required_capabilities(template: Mapping, *, inline_transforms: bool = True) -> list[Need]:
+    """What ``template`` needs, strongest first; CAPABILITY_NAMED_IAM replaces CAPABILITY_IAM.
+
+    ``inline_transforms=False`` skips the walk for ``Fn::Transform`` (a caller that knows the
+    file's text holds no "Transform" saves walking every node of every template).
+    """
     found: dict[str, list[tuple[str, str]]] = {IAM: [], NAMED_IAM: [], AUTO_EXPAND: []}
     transforms = _transforms(template.get("Transform"))
     for name in transforms:
         found[AUTO_EXPAND].append(("Transform", f"the {name} transform (a macro)"))
-    for where in _inline_transforms(template, ()):
+    for where in _inline_transforms(template, ()) if inline_transforms else ():
         found[AUTO_EXPAND].append((where, "Fn::Transform (a macro)"))
     resources = template.get("Resources")
     if isinstance(resources, Mapping):

@@ -78,7 +78,8 @@ def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
         problems.extend(_template_problems(template, template_doc.relpath, source.name))
         if not settings.disabled:  # no pipeline, no Plan to fail
             problems.extend(_capability_problems(template, template_doc.relpath, source.name,
-                                                 settings.capabilities))
+                                                 settings.capabilities,
+                                                 b"Transform" in template_doc.raw))
 
     configuration, config_relpath = TemplateConfiguration(), None
     config_loaded, retyped = True, set()
@@ -155,12 +156,13 @@ def _template_problems(template: Mapping, relpath: str, stack: str) -> list[Prob
     return []
 
 
-def _capability_problems(template: Mapping, relpath: str, stack: str,
-                         granted: tuple[str, ...]) -> list[Problem]:
+def _capability_problems(template: Mapping, relpath: str, stack: str, granted: tuple[str, ...],
+                         may_transform: bool) -> list[Problem]:
     """Each capability the template needs and the stack's pipeline does not acknowledge."""
     problems = []
     setting = f"stacks.{stack}.capabilities"
-    for need in missing_capabilities(required_capabilities(template), granted):
+    needs = required_capabilities(template, inline_transforms=may_transform)
+    for need in missing_capabilities(needs, granted):
         others = f" (and {need.count - 1} more)" if need.count > 1 else ""
         problems.append(error(
             relpath, "capability-missing",
