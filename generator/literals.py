@@ -32,6 +32,8 @@ def literal_problems(text: str, suffix: str, relpath: str, stack: str) -> list[P
     try:
         root = yaml.compose(text, Loader=_Loader)
     except yaml.YAMLError:
+        if suffix == ".json":
+            return _json_number_problems(text, relpath, stack)  # JSON that YAML cannot read
         return []  # the decoder reports the syntax error with its line
     problems = []
     for path, node, in_list in _values(root):
@@ -55,6 +57,29 @@ def literal_problems(text: str, suffix: str, relpath: str, stack: str) -> list[P
                 key=path, line=line, stack=stack,
                 hint=f'quote it: "{node.value}" (an unquoted value is a number, a boolean or a '
                      "time to the file format; quoted, it is exactly this text)"))
+    return problems
+
+
+class _Number(str):
+    """A JSON number's text, kept as written."""
+
+
+def _json_number_problems(text: str, relpath: str, stack: str) -> list[Problem]:
+    """The retyped-number check without line numbers, through the JSON reader itself."""
+    try:
+        data = json.loads(text, parse_float=_Number, parse_int=_Number)
+    except ValueError:
+        return []  # the decoder reports it
+    problems = []
+    for section in SECTIONS:
+        values = data.get(section) if isinstance(data, dict) else None
+        for name, value in (values.items() if isinstance(values, dict) else ()):
+            path = f"{section}.{name}"
+            shipped = as_parameter_string(json.loads(value)) if isinstance(value, _Number) else None
+            if shipped is not None and shipped != value:
+                problems.append(error(relpath, "config-value-retyped",
+                                      f"{path}: {value} would be read as {shipped!r}, not as written",
+                                      key=path, stack=stack, hint=f'quote it: "{value}"'))
     return problems
 
 
