@@ -7,12 +7,14 @@ from awacs.aws import (
     Bool,
     Condition,
     Deny,
+    Null,
     PolicyDocument,
     Principal,
     Statement,
+    StringNotEquals,
 )
 from awacs.s3 import Action as S3Action
-from troposphere import GetAtt, Ref, Retain
+from troposphere import GetAtt, Join, Ref, Retain
 from troposphere.s3 import (
     AbortIncompleteMultipartUpload,
     Bucket,
@@ -29,7 +31,7 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from generator import arns, logical_ids
+from generator import logical_ids
 
 RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 # Old versions of a stack's archive are kept this long. A pinned execution may wait for an
@@ -39,12 +41,24 @@ NONCURRENT_VERSION_DAYS = 90
 # Pipeline artifacts are copies; an execution older than this is long finished.
 ARTIFACT_EXPIRATION_DAYS = 90
 
-# Every way to change or remove an object. The bucket policy denies them to all but the sync.
+# Every way to change or remove an object, replication's writes included (a replication rule on
+# another bucket writes here as its replication role). Each bucket's policy denies them to every
+# principal but the one changegate role that writes it: the sync (source) or the pipeline role
+# (artifacts), whether or not anyone attached the guardrail policy.
 OBJECT_WRITE_ACTIONS = (
     "DeleteObject", "DeleteObjectTagging", "DeleteObjectVersion", "DeleteObjectVersionTagging",
-    "PutObject", "PutObjectLegalHold", "PutObjectRetention", "PutObjectTagging",
-    "PutObjectVersionTagging", "RestoreObject",
+    "ObjectOwnerOverrideToBucketOwner", "PutObject", "PutObjectAcl", "PutObjectLegalHold",
+    "PutObjectRetention", "PutObjectTagging", "PutObjectVersionAcl", "PutObjectVersionTagging",
+    "ReplicateDelete", "ReplicateObject", "ReplicateTags", "RestoreObject",
 )
+# Condition keys S3 sets from the upload's encryption headers ("s3:x-amz-server-side-encryption",
+# "s3:x-amz-server-side-encryption-aws-kms-key-id": Amazon S3 service authorization reference).
+# An upload without the headers gets the bucket's default encryption, which is the key, so a Deny
+# applies only when the header is there ("Null": false) and names something else. Not
+# StringNotEqualsIfExists: "If the key is not present, evaluate the condition element as true"
+# (IAM user guide, condition operators), which would refuse every upload without the header.
+SSE_KEY = "s3:x-amz-server-side-encryption"
+SSE_KMS_KEY_ID = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 
 
 def _bucket(logical_id: str, key_arn, *, versioned: bool, lifecycle: LifecycleConfiguration) -> Bucket:
@@ -74,11 +88,43 @@ def _bucket(logical_id: str, key_arn, *, versioned: bool, lifecycle: LifecycleCo
     return bucket
 
 
+def _objects(bucket: Bucket) -> Join:
+    # Fn::Join, not Fn::Sub, and the string "false" below: the AWS Control Tower proactive control
+    # CT.S3.PR.8 recognises a TLS-only statement only in that form, and organisations that run those
+    # controls as CloudFormation hooks would otherwise be refused the bootstrap stack.
+    return Join("", [GetAtt(bucket, "Arn"), "/*"])
+
+
 def _tls_only(bucket: Bucket) -> Statement:
     return Statement(Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"),
-                     Action=[S3Action("*")],
-                     Resource=[GetAtt(bucket, "Arn"), arns.bucket_objects(bucket.title)],
-                     Condition=Condition(Bool("aws:SecureTransport", False)))
+                     Action=[S3Action("*")], Resource=[GetAtt(bucket, "Arn"), _objects(bucket)],
+                     Condition=Condition(Bool("aws:SecureTransport", "false")))
+
+
+def _only_writer(bucket: Bucket, sid: str, writer_arn, key_arn=None) -> list[Statement]:
+    """Object writes only by ``writer_arn``, only SSE-KMS, and (``key_arn``) only with that key.
+
+    The key is pinned on the source bucket, whose only writer (the sync) sends no encryption
+    headers, so its objects always get the default key. On the artifact bucket CodePipeline sends
+    the headers itself, and nothing documents whether it names the key by ARN or by id: pinning
+    the ARN there could refuse every artifact, so that bucket pins the writer and SSE-KMS only.
+    """
+    statements = [
+        Statement(Sid=sid, Effect=Deny, Principal=Principal("*"),
+                  Action=[S3Action(a) for a in OBJECT_WRITE_ACTIONS], Resource=[_objects(bucket)],
+                  Condition=Condition(ArnNotEquals("aws:PrincipalArn", writer_arn))),
+        # Two statements: the conditions of one statement must all hold (AND), and either header
+        # naming something else is reason enough to refuse.
+        Statement(Sid="OnlyKmsEncryption", Effect=Deny, Principal=Principal("*"),
+                  Action=[S3Action("PutObject")], Resource=[_objects(bucket)],
+                  Condition=Condition([StringNotEquals(SSE_KEY, "aws:kms"), Null(SSE_KEY, "false")])),
+    ]
+    if key_arn is not None:
+        statements.append(Statement(
+            Sid="OnlyChangegatesKey", Effect=Deny, Principal=Principal("*"),
+            Action=[S3Action("PutObject")], Resource=[_objects(bucket)],
+            Condition=Condition([StringNotEquals(SSE_KMS_KEY_ID, key_arn), Null(SSE_KMS_KEY_ID, "false")])))
+    return statements
 
 
 def source_bucket(key_arn, sync_role_arn) -> tuple[Bucket, BucketPolicy]:
@@ -95,19 +141,22 @@ def source_bucket(key_arn, sync_role_arn) -> tuple[Bucket, BucketPolicy]:
             _tls_only(bucket),
             # Threat: someone writes a template straight to S3 to skip review. Only the sync
             # role, which runs the reviewed main branch, may change what a pipeline reads.
-            Statement(Sid="OnlyTheSyncWritesObjects", Effect=Deny, Principal=Principal("*"),
-                      Action=[S3Action(a) for a in OBJECT_WRITE_ACTIONS],
-                      Resource=[arns.bucket_objects(bucket.title)],
-                      Condition=Condition(ArnNotEquals("aws:PrincipalArn", sync_role_arn))),
+            *_only_writer(bucket, "OnlyTheSyncWritesObjects", sync_role_arn, key_arn),
         ]))
     return bucket, policy
 
 
 def artifact_bucket(key_arn) -> tuple[Bucket, BucketPolicy]:
+    """Pipeline artifacts: the pipeline role writes them (the S3 and GitHub source actions' output).
+
+    Threat: an artifact swapped between CreateChangeSet and the stack-policy steps, which read it.
+    """
     bucket = _bucket(logical_ids.ARTIFACT_BUCKET, key_arn, versioned=False, lifecycle=LifecycleConfiguration(
         Rules=[LifecycleRule(
             Id="ExpireArtifacts", Status="Enabled", ExpirationInDays=ARTIFACT_EXPIRATION_DAYS,
             AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]))
+    writer = GetAtt(logical_ids.PIPELINE_ROLE, "Arn")
+    statements = [_tls_only(bucket), *_only_writer(bucket, "OnlyThePipelinesWriteArtifacts", writer)]
     policy = BucketPolicy(logical_ids.ARTIFACT_BUCKET_POLICY, Bucket=Ref(bucket),
-                          PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=[_tls_only(bucket)]))
+                          PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))
     return bucket, policy

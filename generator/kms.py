@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from awacs.aws import Allow, ArnLike, Condition, PolicyDocument, Principal, Statement
+from awacs.aws import (
+    Allow,
+    ArnLike,
+    BoolIfExists,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+    StringLike,
+)
 from awacs.kms import Action as KmsAction
 from troposphere import GetAtt, Retain, Sub
 from troposphere.kms import Alias, Key
@@ -12,14 +22,36 @@ from generator.buckets import RETAIN_EXCEPT_ON_CREATE
 from generator.config import PipelinesConfig
 
 # Managing the key stays with the account (IAM decides who): without this statement nobody
-# could ever change or delete the key again.
-_ADMIN_ACTIONS = ("CancelKeyDeletion", "Create*", "Delete*", "Describe*", "Disable*", "Enable*",
-                  "Get*", "List*", "Put*", "Revoke*", "ScheduleKeyDeletion", "TagResource",
-                  "UntagResource", "Update*")
+# could ever change or delete the key again. The actions are named, not "Create*" and "Put*":
+# "kms:Create* Allows kms:CreateAlias and kms:CreateGrant" and "Because key administrators have
+# permission to change the key policy and create grants, they can give themselves and others AWS
+# KMS permissions not specified in this policy" (KMS developer guide, key-policy-default; F8).
+# CreateGrant is not among them; the guardrail policy keeps PutKeyPolicy from everyone else.
+_ADMIN_ACTIONS = ("CancelKeyDeletion", "CreateAlias", "DeleteAlias", "DescribeKey", "DisableKey",
+                  "DisableKeyRotation", "EnableKey", "EnableKeyRotation", "GetKeyPolicy",
+                  "GetKeyRotationStatus", "ListAliases", "ListGrants", "ListKeyPolicies",
+                  "ListKeyRotations", "ListResourceTags", "PutKeyPolicy", "RetireGrant", "RevokeGrant",
+                  "RotateKeyOnDemand", "ScheduleKeyDeletion", "TagResource", "UntagResource",
+                  "UpdateAlias", "UpdateKeyDescription")
 USE_ACTIONS = ("Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey*", "ReEncrypt*")
 # Roles that encrypt or decrypt with the key. The CloudFormation execution role does not:
 # the pipeline role reads the template out of the artifact and hands it to CloudFormation.
 KEY_USERS = ("pipeline", "sync")
+# Log groups changegate creates are encrypted with the key: the sync's logs hold commit subjects and
+# author names (checkov CKV_AWS_158, Control Tower CT.CLOUDWATCH.PR.3). CloudWatch Logs encrypts as
+# the regional service principal, limited by the encryption context to those log groups:
+# {"kms:EncryptionContext:aws:logs:arn": "arn:aws:logs:region:account-id:log-group:log-group-name"}
+# (CloudWatch Logs user guide, encrypt-log-data-kms). The guide matches it with ArnLike; an
+# encryption context key is a String in KMS's condition keys, so StringLike matches the same values
+# without a type mismatch (parliament reports one). The guide's "kms:Describe*" is left out: no
+# Describe call carries an encryption context, so under this condition it could never be allowed.
+LOGS_ACTIONS = ("Decrypt*", "Encrypt*", "GenerateDataKey*", "ReEncrypt*")
+
+
+def changegate_log_groups(project: str) -> list[Sub]:
+    """Every log group changegate creates: the sync's and the pipeline function's (by prefix)."""
+    return [Sub(f"arn:${{AWS::Partition}}:logs:${{AWS::Region}}:${{AWS::AccountId}}:log-group:{name}")
+            for name in (naming.sync_log_group_name(project), f"/aws/lambda/{project}-changegate-*")]
 
 
 def artifact_key(config: PipelinesConfig) -> tuple[Key, Alias]:
@@ -38,6 +70,18 @@ def artifact_key(config: PipelinesConfig) -> tuple[Key, Alias]:
                       Action=[KmsAction(a) for a in USE_ACTIONS], Resource=["*"],
                       Condition=Condition(ArnLike(
                           "aws:PrincipalArn", [arns.role(roles[r]) for r in KEY_USERS]))),
+            Statement(Sid="ChangegateLogGroups", Effect=Allow,
+                      Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
+                      Action=[KmsAction(a) for a in LOGS_ACTIONS], Resource=["*"],
+                      Condition=Condition(StringLike("kms:EncryptionContext:aws:logs:arn",
+                                                  changegate_log_groups(config.project)))),
+            # Grants only for AWS resources or by AWS services: nobody grants themselves Decrypt
+            # on the stacks' sources and artifacts (F8; the form AWS Control Tower's CT.KMS.PR.3
+            # requires: both keys "false" under BoolIfExists, principal "*", resource "*").
+            Statement(Sid="GrantsOnlyForAwsResources", Effect=Deny, Principal=Principal("AWS", "*"),
+                      Action=[KmsAction("CreateGrant")], Resource=["*"],
+                      Condition=Condition(BoolIfExists({"kms:GrantIsForAWSResource": "false",
+                                                        "aws:PrincipalIsAWSService": "false"}))),
         ],
     )
     key = Key(logical_ids.ARTIFACT_KEY,

@@ -2,7 +2,17 @@
 
 from __future__ import annotations
 
-from awacs.aws import Allow, ArnEquals, Bool, Condition, Deny, PolicyDocument, Principal, Statement
+from awacs.aws import (
+    Allow,
+    ArnEquals,
+    ArnNotEquals,
+    Bool,
+    Condition,
+    Deny,
+    PolicyDocument,
+    Principal,
+    Statement,
+)
 from awacs.sns import Action as SnsAction
 from troposphere import AWSObject, Ref
 from troposphere.sns import Subscription, Topic, TopicPolicy
@@ -28,6 +38,12 @@ def approval_topic(config: PipelinesConfig, key_arn, pipeline_role_arn) -> tuple
                       Principal=Principal("AWS", arns.account_root()),
                       Action=[SnsAction("Publish")], Resource=[Ref(topic)],
                       Condition=Condition(ArnEquals("aws:PrincipalArn", pipeline_role_arn))),
+            # Threat: a forged approval request (a message that looks like changegate's, with a
+            # link of the sender's choosing). Only the pipelines publish, whatever IAM policies
+            # other principals hold, and whether or not the guardrail is attached.
+            Statement(Sid="OnlyThePipelinesPublish", Effect=Deny, Principal=Principal("*"),
+                      Action=[SnsAction("Publish")], Resource=[Ref(topic)],
+                      Condition=Condition(ArnNotEquals("aws:PrincipalArn", pipeline_role_arn))),
             Statement(Sid="DenyInsecureTransport", Effect=Deny, Principal=Principal("*"),
                       Action=[SnsAction("Publish")], Resource=[Ref(topic)],
                       Condition=Condition(Bool("aws:SecureTransport", False))),

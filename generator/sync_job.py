@@ -6,7 +6,7 @@ CodeBuild clones the repository with its history, which the sync needs to compar
 
 from __future__ import annotations
 
-from troposphere import Ref, Retain
+from troposphere import GetAtt, Ref, Retain
 from troposphere.codebuild import (
     Artifacts,
     CloudWatchLogs,
@@ -50,10 +50,12 @@ CONTAINER_TIMEOUT_MINUTES = 30
 def sync_log_group(config: PipelinesConfig) -> LogGroup:
     # Retained: the sync's logs are part of the audit trail, even after the bootstrap stack goes.
     # Except when the create that made it rolls back: a named, retained log group would make the
-    # retried first deploy fail on "already exists" (F7, see buckets.py).
+    # retried first deploy fail on "already exists" (F7, see buckets.py). Encrypted with changegate's
+    # key (commit subjects and author names are in these logs); the key policy lets CloudWatch Logs
+    # use it for this log group only (kms.py).
     return LogGroup(logical_ids.SYNC_LOG_GROUP, LogGroupName=naming.sync_log_group_name(config.project),
-                    RetentionInDays=LOG_RETENTION_DAYS, DeletionPolicy=RETAIN_EXCEPT_ON_CREATE,
-                    UpdateReplacePolicy=Retain)
+                    RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=GetAtt(logical_ids.ARTIFACT_KEY, "Arn"),
+                    DeletionPolicy=RETAIN_EXCEPT_ON_CREATE, UpdateReplacePolicy=Retain)
 
 
 def sync_project(config: PipelinesConfig, *, role_arn, key_arn, source_bucket,
