@@ -1,0 +1,270 @@
+"""The steps function: every Lambda action of a stack pipeline's Change stage runs :func:`handler`.
+
+The action's ``UserParameters`` (JSON) name the step (generator/pipeline.py writes them):
+
+- ``{"Step": "review", ...}`` (action ``Review``, after CreateChangeSet): read and judge the change
+  set (review/changeset.py, review/assess.py), and hand the approval its text and link as output
+  variables. An empty change set asks nobody: see :func:`review_step`.
+- ``{"Step": "check", ...}`` (action ``CheckChangeSet``, after Approve): the stale guard, see
+  :func:`check_step`.
+- ``{"Phase": "before"|"after", ...}`` (``ApplyStackPolicy``, ``VerifyStackPolicy``): the owner's stack
+  policy (review/stack_policy.py).
+
+"there must be a call to either the PutJobSuccessResult API or PutJobFailureResult API. Otherwise,
+the execution of this action hangs until the action times out" (CodePipeline user guide,
+action-reference-Lambda): every step reports exactly one result, whatever happens. The event is
+never logged: it holds the job's artifact credentials.
+
+Only the standard library, boto3 and botocore (a test enforces it): the Lambda runtime has them.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from review import stack_policy
+from review.assess import Review, assess
+from review.changeset import ChangeSetError, read_change_set
+from review.render import console_link, render_text
+
+log = logging.getLogger(__name__)
+log.setLevel(logging.INFO)
+
+STEP_REVIEW = "review"
+STEP_CHECK = "check"
+STEPS = (STEP_REVIEW, STEP_CHECK)
+# The Review action's output variables (its namespace is generator/naming.py REVIEW_NAMESPACE).
+OUT_HAS_CHANGES = "HasChanges"
+OUT_RISK = "RiskTier"
+OUT_SUMMARY = "Summary"
+OUT_LINK = "ReviewLink"
+OUT_CHANGE_SET_ID = "ChangeSetId"
+OUT_STACK_STATUS = "StackStatus"
+OUT_STACK_UPDATED = "StackUpdated"
+OUTPUTS = (OUT_HAS_CHANGES, OUT_RISK, OUT_SUMMARY, OUT_LINK, OUT_CHANGE_SET_ID, OUT_STACK_STATUS,
+           OUT_STACK_UPDATED)
+# What the review's summary may take when the step is given no budget: MAX_CUSTOM_DATA of the approval.
+DEFAULT_SUMMARY_MAX = 300
+# StopPipelineExecution's reason: "Maximum length of 200" (CodePipeline API reference).
+MAX_STOP_REASON = 200
+MAX_FAILURE_MESSAGE = stack_policy.MAX_FAILURE_MESSAGE
+# A stack that does not exist yet (the change set creates it) has no status to compare.
+NO_STACK = "NONE"
+
+
+class StepError(Exception):
+    """Why the action fails; its message is what the pipeline's console shows."""
+
+
+@dataclass(frozen=True)
+class StepResult:
+    message: str
+    outputs: dict[str, str]
+    stopped: bool = False  # the step stopped its own execution (empty change set)
+
+
+def _parameters(event: dict[str, Any]) -> dict[str, Any]:
+    data = event["CodePipeline.job"].get("data") or {}
+    try:
+        parameters = json.loads(data["actionConfiguration"]["configuration"]["UserParameters"])
+    except (KeyError, TypeError, ValueError) as exc:
+        raise StepError(f"UserParameters must be a JSON object naming the step, not readable "
+                        f"({exc.__class__.__name__}: {exc})") from exc
+    if not isinstance(parameters, dict):
+        raise StepError("UserParameters must be a JSON object naming the step")
+    return parameters
+
+
+def _require(parameters: dict, *names: str) -> list[str]:
+    missing = [n for n in names if not isinstance(parameters.get(n), str) or not parameters[n]]
+    if missing:
+        raise StepError(f"UserParameters of step {parameters.get('Step')!r} lack {', '.join(missing)}")
+    return [parameters[n] for n in names]
+
+
+def stack_state(cfn: Any, stack: str) -> tuple[str, str]:
+    """(StackStatus, last change time) of ``stack``; (NO_STACK, NO_STACK) when it does not exist.
+
+    The time is LastUpdatedTime, or CreationTime for a stack never updated ("This field will only
+    be returned if the stack has been updated at least once", API reference, Stack).
+    """
+    from botocore.exceptions import ClientError
+
+    try:
+        stacks = cfn.describe_stacks(StackName=stack)["Stacks"]
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") == "ValidationError" and "does not exist" in str(exc):
+            return NO_STACK, NO_STACK
+        raise
+    if not stacks:
+        return NO_STACK, NO_STACK
+    found = stacks[0]
+    when = found.get("LastUpdatedTime") or found.get("CreationTime")
+    return found["StackStatus"], when.isoformat() if hasattr(when, "isoformat") else str(when)
+
+
+# ---- Review ----
+
+def review_outputs(review: Review, *, summary_max: int, link: str, stack: tuple[str, str]) -> dict[str, str]:
+    """The Review action's output variables: small, each a flag, a tier, one line, a link or an id."""
+    return {OUT_HAS_CHANGES: "true" if review.has_changes else "false", OUT_RISK: review.risk,
+            OUT_SUMMARY: review.summary_line(summary_max), OUT_LINK: link,
+            OUT_CHANGE_SET_ID: review.change_set_id, OUT_STACK_STATUS: stack[0], OUT_STACK_UPDATED: stack[1]}
+
+
+def review_step(parameters: dict, *, cloudformation: Any, codepipeline: Any,
+                policy: Callable[[], dict | None]) -> StepResult:
+    """Read and judge the change set; an empty one is deleted and the execution stops before Approve.
+
+    Empty (CloudFormation's "no changes" answer, review/changeset.py): nobody is asked. The step
+    deletes the change set (failed and empty change sets are not cleaned up by CloudFormation and
+    count towards the stack's change set limit) and calls ``StopPipelineExecution`` with
+    ``abandon=False`` BEFORE it reports success: "Stop and wait: AWS CodePipeline waits to stop the
+    execution until all in-progress actions are completed ... The execution is in a Stopping state
+    until the in-progress actions are complete. Then the execution is in a Stopped state. The stage
+    unlocks after the actions are complete" (CodePipeline user guide, pipelines-stop), and the API
+    stops "by completing in-progress actions without starting subsequent actions" (API reference,
+    StopPipelineExecution). So this action succeeds, Approve never starts, the execution ends
+    Stopped with the reason "No changes: ..." (not Failed), and the stage unlocks for the next
+    queued execution. If the stop is refused, the step fails instead: a failed execution is visible,
+    an approval request for nothing is what this step exists to prevent.
+    """
+    stack, change_set, pipeline, execution = _require(
+        parameters, "StackName", "ChangeSetName", "PipelineName", "ExecutionId")
+    summary_max = int(parameters.get("SummaryMax") or DEFAULT_SUMMARY_MAX)
+    try:
+        view = read_change_set(cloudformation, stack, change_set)
+    except ChangeSetError as exc:
+        raise StepError(str(exc)) from exc
+    state = stack_state(cloudformation, stack)
+    if view.is_empty:
+        review = assess(view)
+        cloudformation.delete_change_set(ChangeSetName=view.change_set_id or change_set, StackName=stack)
+        reason = (f"No changes: stack {stack} already matches this source; the empty change set was "
+                  "deleted and no approval requested")
+        codepipeline.stop_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution,
+                                             abandon=False, reason=reason[:MAX_STOP_REASON])
+        outputs = review_outputs(review, summary_max=summary_max, link="-", stack=state)  # nothing to open
+        return StepResult(f"{review.summary_line()}; change set deleted, execution stopped", outputs,
+                          stopped=True)
+    review = assess(view, policy=policy())
+    log.info("review of %s %s:\n%s", stack, change_set, render_text(review))
+    link = console_link(view.stack_id, view.change_set_id)
+    return StepResult(review.summary_line(), review_outputs(review, summary_max=summary_max, link=link,
+                                                            stack=state))
+
+
+# ---- the stale guard ----
+
+def check_step(parameters: dict, *, cloudformation: Any) -> StepResult:
+    """The change set about to execute is the reviewed one, still executable, on an unchanged stack.
+
+    Runs after Approve, before ApplyStackPolicy and ExecuteChangeSet (generator/pipeline.py says why
+    there). ``ChangeSetId``, ``StackStatus`` and ``StackUpdated`` are the Review action's outputs,
+    put into UserParameters by CodePipeline (``#{Review.ChangeSetId}``...). Any difference fails the
+    action with a message that says what changed, and ExecuteChangeSet never runs.
+    """
+    stack, change_set, reviewed_id, reviewed_status, reviewed_updated = _require(
+        parameters, "StackName", "ChangeSetName", "ChangeSetId", "StackStatus", "StackUpdated")
+    from botocore.exceptions import ClientError
+
+    problems = []
+    try:
+        found = cloudformation.describe_change_set(StackName=stack, ChangeSetName=change_set)
+    except ClientError as exc:
+        if exc.response.get("Error", {}).get("Code") != "ChangeSetNotFound":
+            raise
+        raise StepError(f"stale: change set {change_set} of {stack} no longer exists (deleted, or removed "
+                        "when another change set executed); nothing was executed") from exc
+    if found.get("ChangeSetId") != reviewed_id:
+        problems.append(f"change set id is {found.get('ChangeSetId')}, the review saw {reviewed_id}")
+    if found.get("Status") != "CREATE_COMPLETE":
+        problems.append(f"change set status is {found.get('Status')}, not CREATE_COMPLETE")
+    if found.get("ExecutionStatus") != "AVAILABLE":
+        problems.append(f"change set execution status is {found.get('ExecutionStatus')}, not AVAILABLE")
+    status, updated = stack_state(cloudformation, stack)
+    if status != reviewed_status:
+        problems.append(f"stack status is {status}, at the review it was {reviewed_status}")
+    if updated != reviewed_updated:
+        problems.append(f"stack last changed {updated}, at the review {reviewed_updated}")
+    if problems:
+        raise StepError(f"stale: {stack} change set {change_set} is not what was reviewed and approved: "
+                        + "; ".join(problems))
+    return StepResult(f"change set {change_set} of {stack} is the reviewed one, and the stack is unchanged",
+                      {})
+
+
+# ---- the entry point ----
+
+def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
+        artifact_s3: Callable[[dict[str, str]], Any]) -> StepResult | stack_policy.Outcome | None:
+    """Do the step the action names and report exactly one result. Returns it (None on failure)."""
+    job_id = event["CodePipeline.job"]["id"]
+    try:
+        parameters = _parameters(event)
+    except StepError as exc:
+        _fail(codepipeline, job_id, str(exc))
+        return None
+    if "Phase" in parameters:
+        return stack_policy.run(event, codepipeline=codepipeline, cloudformation=cloudformation,
+                                artifact_s3=artifact_s3)
+    step = parameters.get("Step")
+    try:
+        if step == STEP_REVIEW:
+            result = review_step(parameters, cloudformation=cloudformation, codepipeline=codepipeline,
+                                 policy=lambda: _artifact_policy(event, artifact_s3))
+        elif step == STEP_CHECK:
+            result = check_step(parameters, cloudformation=cloudformation)
+        else:
+            raise StepError(f"UserParameters: Step must be one of {', '.join(STEPS)}, not {step!r}")
+    # The one place that catches everything: an action whose function ends without a result hangs
+    # until it times out. Any error becomes the job's failure.
+    except Exception as exc:
+        _fail(codepipeline, job_id, _failure_message(exc))
+        return None
+    log.info("job %s (%s): %s", job_id, step, result.message)
+    request: dict[str, Any] = {"jobId": job_id}
+    if result.outputs:
+        request["outputVariables"] = result.outputs
+    codepipeline.put_job_success_result(**request)
+    return result
+
+
+def _artifact_policy(event: dict[str, Any], artifact_s3: Callable[[dict[str, str]], Any]) -> dict | None:
+    """The owner's stack policy from the source artifact's config.json (as ApplyStackPolicy applies it)."""
+    data = event["CodePipeline.job"].get("data") or {}
+    artifacts = data.get("inputArtifacts") or []
+    if len(artifacts) != 1:
+        raise StepError("the review needs exactly one input artifact (the stack's source), "
+                        f"got {len(artifacts)}")
+    location = artifacts[0]["location"]["s3Location"]
+    s3 = artifact_s3(data.get("artifactCredentials") or {})
+    archive = s3.get_object(Bucket=location["bucketName"], Key=location["objectKey"])["Body"].read()
+    try:
+        return stack_policy.desired_policy(archive)
+    except stack_policy.StackPolicyError as exc:
+        raise StepError(str(exc)) from exc
+
+
+def _fail(codepipeline: Any, job_id: str, message: str) -> None:
+    log.error("job %s failed: %s", job_id, message)
+    codepipeline.put_job_failure_result(
+        jobId=job_id, failureDetails={"type": "JobFailed", "message": message[:MAX_FAILURE_MESSAGE]})
+
+
+def _failure_message(exc: Exception) -> str:
+    if isinstance(exc, StepError):
+        return str(exc)
+    return stack_policy._failure_message(exc)
+
+
+def handler(event: dict[str, Any], context: Any) -> None:
+    """The Lambda entry point (generator/function.py HANDLER)."""
+    import boto3
+
+    run(event, codepipeline=boto3.client("codepipeline"), cloudformation=boto3.client("cloudformation"),
+        artifact_s3=stack_policy._artifact_client)

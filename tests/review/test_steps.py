@@ -1,0 +1,274 @@
+"""review/steps.py: the Review step, empty change sets, and the stale guard (issue 11, items 2, 3, 6).
+
+moto 5.2 has none of CodePipeline's job APIs nor StopPipelineExecution, and its change sets carry no
+Replacement or Details: CodePipeline, CloudFormation and the artifact's S3 are botocore Stubbers,
+which check each request against botocore's model of the call and each response against its output
+shape. One Stubber per client also checks the ORDER of the calls on it (StopPipelineExecution
+before PutJobSuccessResult).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import io
+import json
+import zipfile
+
+import boto3
+import pytest
+from botocore.response import StreamingBody
+from botocore.stub import ANY, Stubber
+from changesets import (
+    CHANGE_SET,
+    CHANGE_SET_ID,
+    REGION,
+    STACK,
+    STACK_ID,
+    change,
+    detail,
+    empty_response,
+    response,
+)
+
+from review import steps
+
+JOB_ID = "22222222-abcd-2222-abcd-222222abcdef"
+PIPELINE = "acme-database"
+EXECUTION = "6f1c2a34-1d2e-4f5a-9b8c-7d6e5f4a3b2c"
+BUCKET, KEY = "acme-artifacts", "acme-database/SourceArti/AbCdEf1"
+CREATED = dt.datetime(2026, 11, 1, 9, 0, tzinfo=dt.timezone.utc)
+UPDATED = dt.datetime(2026, 12, 1, 17, 30, tzinfo=dt.timezone.utc)
+POLICY = {"Statement": [
+    {"Effect": "Allow", "Action": "Update:*", "Principal": "*", "Resource": "*"},
+    {"Effect": "Deny", "Action": ["Update:Replace", "Update:Delete"], "Principal": "*",
+     "Resource": "LogicalResourceId/Database"}]}
+
+
+def _client(service: str):
+    return boto3.client(service, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
+
+
+def event(parameters: dict) -> dict:
+    """A Lambda invoke action's event, as CodePipeline sends it (action-reference-Lambda)."""
+    return {"CodePipeline.job": {"id": JOB_ID, "accountId": "123456789012", "data": {
+        "actionConfiguration": {"configuration": {"FunctionName": "acme-changegate-steps",
+                                                  "UserParameters": json.dumps(parameters)}},
+        "inputArtifacts": [{"name": "SourceArtifact", "location": {
+            "type": "S3", "s3Location": {"bucketName": BUCKET, "objectKey": KEY}}}],
+        "outputArtifacts": [],
+        "artifactCredentials": {"accessKeyId": "ASIAEXAMPLE", "secretAccessKey": "never-logged",
+                                "sessionToken": "never-logged"}}}}
+
+
+REVIEW = {"Step": "review", "StackName": STACK, "ChangeSetName": CHANGE_SET, "PipelineName": PIPELINE,
+          "ExecutionId": EXECUTION, "SummaryMax": 200}
+
+
+def stack(status: str = "UPDATE_COMPLETE", updated: dt.datetime | None = UPDATED) -> dict:
+    found = {"StackName": STACK, "StackId": STACK_ID, "CreationTime": CREATED, "StackStatus": status}
+    if updated is not None:
+        found["LastUpdatedTime"] = updated
+    return {"Stacks": [found]}
+
+
+def archive(policy: dict | None) -> bytes:
+    config = {"Parameters": {}, "Tags": {}} | ({"StackPolicy": policy} if policy else {})
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as zipped:
+        zipped.writestr("template.yaml", "Resources: {}\n")
+        zipped.writestr("config.json", json.dumps(config))
+    return buffer.getvalue()
+
+
+class Clients:
+    def __init__(self) -> None:
+        self.cfn, self.cp, self.s3 = _client("cloudformation"), _client("codepipeline"), _client("s3")
+        self.cfn_stub, self.cp_stub, self.s3_stub = Stubber(self.cfn), Stubber(self.cp), Stubber(self.s3)
+
+    def describe(self, resp: dict) -> None:
+        self.cfn_stub.add_response("describe_change_set", resp, {
+            "IncludePropertyValues": True, "StackName": STACK, "ChangeSetName": CHANGE_SET})
+
+    def stacks(self, resp: dict) -> None:
+        self.cfn_stub.add_response("describe_stacks", resp, {"StackName": STACK})
+
+    def artifact(self, policy: dict | None) -> None:
+        data = archive(policy)
+        self.s3_stub.add_response("get_object", {"Body": StreamingBody(io.BytesIO(data), len(data))},
+                                  {"Bucket": BUCKET, "Key": KEY})
+
+    def success(self, outputs: dict | None = None) -> None:
+        request: dict = {"jobId": JOB_ID}
+        if outputs is not None:
+            request["outputVariables"] = outputs
+        self.cp_stub.add_response("put_job_success_result", {}, request)
+
+    def failure(self) -> None:
+        self.cp_stub.add_response("put_job_failure_result", {},
+                                  {"jobId": JOB_ID, "failureDetails": {"type": "JobFailed", "message": ANY}})
+
+    def run(self, parameters: dict):
+        with self.cfn_stub, self.cp_stub, self.s3_stub:
+            result = steps.run(event(parameters), codepipeline=self.cp, cloudformation=self.cfn,
+                               artifact_s3=lambda credentials: self.s3)
+        for stub in (self.cfn_stub, self.cp_stub, self.s3_stub):
+            stub.assert_no_pending_responses()
+        return result
+
+    def failure_message(self, parameters: dict) -> str:
+        """The message the step sends in PutJobFailureResult (what the console shows)."""
+        sent = []
+        self.cp.meta.events.register("provide-client-params.codepipeline.PutJobFailureResult",
+                                     lambda params, **_: sent.append(params["failureDetails"]["message"]))
+        self.failure()
+        assert self.run(parameters) is None
+        [message] = sent
+        return message
+
+
+# ---- Review ----
+
+def test_review_outputs_the_summary_link_tier_and_the_state_it_saw() -> None:
+    c = Clients()
+    c.describe(response([change("Database", "AWS::RDS::DBInstance", "Modify", replacement="True",
+                                policy_action="ReplaceAndSnapshot",
+                                details=[detail("Engine", recreation="Always")])]))
+    c.stacks(stack())
+    c.artifact(POLICY)
+    c.success(ANY)
+    result = c.run(REVIEW)
+    outputs = result.outputs
+    assert set(outputs) == set(steps.OUTPUTS)
+    assert outputs["HasChanges"] == "true" and outputs["RiskTier"] == "high"
+    assert outputs["Summary"].startswith("Risk HIGH: 1 modify. replaces: Database replaced (Engine)")
+    assert "protected: Database stack policy denies Update:Replace" in outputs["Summary"]
+    assert len(outputs["Summary"]) <= 200
+    assert outputs["ChangeSetId"] == CHANGE_SET_ID
+    assert outputs["ReviewLink"].startswith("https://console.aws.amazon.com/cloudformation/home?region=eu-west-1")
+    assert (outputs["StackStatus"], outputs["StackUpdated"]) == ("UPDATE_COMPLETE", UPDATED.isoformat())
+    assert not result.stopped
+
+
+def test_a_stack_never_updated_is_stamped_with_its_creation_time() -> None:
+    c = Clients()
+    c.describe(response([change("Topic", "AWS::SNS::Topic", "Add")]))
+    c.stacks(stack("CREATE_COMPLETE", updated=None))
+    c.artifact(None)
+    c.success(ANY)
+    assert c.run(REVIEW).outputs["StackUpdated"] == CREATED.isoformat()
+
+
+def test_an_empty_change_set_is_deleted_and_the_execution_stopped_before_success() -> None:
+    c = Clients()
+    c.describe(empty_response())
+    c.stacks(stack())
+    c.cfn_stub.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK})
+    c.cp_stub.add_response("stop_pipeline_execution", {"pipelineExecutionId": EXECUTION},
+                           {"pipelineName": PIPELINE, "pipelineExecutionId": EXECUTION, "abandon": False,
+                            "reason": ANY})
+    c.success(ANY)
+    result = c.run(REVIEW)
+    assert result.stopped
+    assert result.outputs["HasChanges"] == "false" and result.outputs["ReviewLink"] == "-"
+    assert result.outputs["Summary"].startswith("No changes:")
+
+
+def test_the_stop_reason_says_no_changes_and_fits_the_api_limit() -> None:
+    c = Clients()
+    long_stack = "a" * 120
+    c.cfn_stub.add_response("describe_change_set", empty_response(), {
+        "IncludePropertyValues": True, "StackName": long_stack, "ChangeSetName": CHANGE_SET})
+    c.cfn_stub.add_response("describe_stacks", stack(), {"StackName": long_stack})
+    c.cfn_stub.add_response("delete_change_set", {},
+                            {"ChangeSetName": CHANGE_SET_ID, "StackName": long_stack})
+    reasons = []
+    c.cp.meta.events.register("provide-client-params.codepipeline.StopPipelineExecution",
+                              lambda params, **_: reasons.append(params["reason"]))
+    c.cp_stub.add_response("stop_pipeline_execution", {"pipelineExecutionId": EXECUTION}, {
+        "pipelineName": PIPELINE, "pipelineExecutionId": EXECUTION, "abandon": False, "reason": ANY})
+    c.success(ANY)
+    c.run(REVIEW | {"StackName": long_stack})
+    [reason] = reasons
+    assert reason.startswith(f"No changes: stack {long_stack}") and len(reason) <= steps.MAX_STOP_REASON
+
+
+def test_when_the_stop_is_refused_the_step_fails_rather_than_ask_for_an_approval() -> None:
+    c = Clients()
+    c.describe(empty_response("No updates are to be performed."))
+    c.stacks(stack())
+    c.cfn_stub.add_response("delete_change_set", {}, {"ChangeSetName": CHANGE_SET_ID, "StackName": STACK})
+    c.cp_stub.add_client_error("stop_pipeline_execution", "PipelineExecutionNotStoppableException",
+                               "already stopping")
+    message = c.failure_message(REVIEW)
+    assert "StopPipelineExecution failed: PipelineExecutionNotStoppableException" in message
+
+
+def test_a_change_set_that_failed_for_another_reason_fails_the_review() -> None:
+    c = Clients()
+    c.describe(response([], status="FAILED", execution="UNAVAILABLE",
+                        reason="Requires capabilities : [CAPABILITY_IAM]"))
+    message = c.failure_message(REVIEW)
+    assert "failed: Requires capabilities" in message
+
+
+def test_unknown_steps_and_missing_parameters_fail_the_job() -> None:
+    c = Clients()
+    assert "Step must be one of review, check" in c.failure_message({"Step": "deploy"})
+    c = Clients()
+    assert "lack PipelineName, ExecutionId" in c.failure_message(
+        {"Step": "review", "StackName": STACK, "ChangeSetName": CHANGE_SET})
+
+
+def test_stack_policy_phases_still_run_the_stack_policy_step() -> None:
+    c = Clients()
+    c.artifact(None)
+    c.cfn_stub.add_response("describe_stacks", stack("REVIEW_IN_PROGRESS", updated=None),
+                            {"StackName": STACK})
+    c.success()
+    outcome = c.run({"Phase": "before", "StackName": STACK})
+    assert "being created" in outcome.message
+
+
+# ---- the stale guard ----
+
+CHECK = {"Step": "check", "StackName": STACK, "ChangeSetName": CHANGE_SET, "ChangeSetId": CHANGE_SET_ID,
+         "StackStatus": "UPDATE_COMPLETE", "StackUpdated": UPDATED.isoformat()}
+
+
+def _check_describe(c: Clients, resp: dict) -> None:
+    c.cfn_stub.add_response("describe_change_set", resp, {"StackName": STACK, "ChangeSetName": CHANGE_SET})
+
+
+def test_the_reviewed_change_set_on_an_unchanged_stack_passes() -> None:
+    c = Clients()
+    _check_describe(c, response([change("Topic", "AWS::SNS::Topic", "Add")]))
+    c.stacks(stack())
+    c.success()
+    assert "is the reviewed one" in c.run(CHECK).message
+
+
+@pytest.mark.parametrize(("describe", "found", "says"), [
+    (response([], change_set_id=CHANGE_SET_ID.replace("0c4b", "ffff")), stack(),
+     "change set id is arn:aws:cloudformation:eu-west-1:123456789012:changeSet/acme-6f1c2a34-1d2e-4f5a-9b8c-"
+     "7d6e5f4a3b2c/ffff0d1e"),
+    (response([], execution="OBSOLETE"), stack(), "execution status is OBSOLETE, not AVAILABLE"),
+    (response([]), stack(updated=UPDATED + dt.timedelta(minutes=5)),
+     f"stack last changed {(UPDATED + dt.timedelta(minutes=5)).isoformat()}, "
+     f"at the review {UPDATED.isoformat()}"),
+    (response([]), stack("UPDATE_ROLLBACK_COMPLETE"),
+     "stack status is UPDATE_ROLLBACK_COMPLETE, at the review it was UPDATE_COMPLETE"),
+])
+def test_a_stale_change_set_fails_saying_what_changed(describe, found, says) -> None:
+    c = Clients()
+    _check_describe(c, describe)
+    c.stacks(found)
+    message = c.failure_message(CHECK)
+    assert message.startswith(f"stale: {STACK} change set {CHANGE_SET} is not what was reviewed")
+    assert says in message
+
+
+def test_a_deleted_change_set_is_stale() -> None:
+    c = Clients()
+    c.cfn_stub.add_client_error("describe_change_set", "ChangeSetNotFound", "ChangeSet [x] does not exist",
+                                expected_params={"StackName": STACK, "ChangeSetName": CHANGE_SET})
+    assert "no longer exists" in c.failure_message(CHECK)
