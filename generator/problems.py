@@ -10,6 +10,23 @@ import enum
 from collections.abc import Iterable
 from dataclasses import asdict, dataclass
 
+# Text output shortens longer messages to their start and end; JSON output keeps them whole.
+TEXT_MESSAGE_LIMIT = 300
+
+
+def shorten(message: str, limit: int = TEXT_MESSAGE_LIMIT) -> str:
+    """``message`` if it is at most ``limit`` characters, else about ``limit``: its start and its end.
+
+    The end stays because it carries the verdict and the rule id: cfn-lint prints the offending
+    value first ("{...2,600 characters...} is not of type 'string' [cfn-lint E3012]").
+    """
+    if len(message) <= limit:
+        return message
+    head, tail = limit * 3 // 5, limit // 4
+    omitted = len(message) - head - tail
+    return (f"{message[:head]} ... [{omitted:,} more characters; --format json shows them] ... "
+            f"{message[-tail:]}")
+
 
 class Severity(str, enum.Enum):
     ERROR = "error"
@@ -47,7 +64,7 @@ class Problem:
         return where
 
     def render(self) -> str:
-        text = f"{self.location()}: {self.severity.value}: {self.message}"
+        text = f"{self.location()}: {self.severity.value}: {shorten(self.message)}"
         if self.hint:
             text += f"\n    hint: {self.hint}"
         return text
