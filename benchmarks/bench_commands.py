@@ -33,8 +33,9 @@ def make_repository(target: Path, n: int) -> None:
     """N stacks: copies of the examples named <example>-<i>, with a config without overrides."""
     (target / "pipelines").mkdir(parents=True)
     config = (ROOT / "pipelines" / "config.yaml").read_text("utf-8")
-    # per-stack overrides name the example folders, which do not exist here
-    config = config.split("\nstacks:")[0] + "\n"
+    # per-stack overrides name the example folders, which do not exist here; the service copies
+    # create IAM roles, so every stack gets the capability their override gave the example
+    config = config.split("\nstacks:")[0].replace("capabilities: []", "capabilities: [CAPABILITY_IAM]") + "\n"
     (target / "pipelines" / "config.yaml").write_text(config, "utf-8")
     for i in range(n):
         example = EXAMPLES[i % len(EXAMPLES)]
