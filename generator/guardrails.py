@@ -13,10 +13,11 @@ one set of Deny statements in two forms:
   buckets and topic, so it matches them by pattern (see ``_scp_targets``).
 
 Every statement denies unless ``aws:PrincipalArn`` is one of the principals allowed that job, with
-``ArnNotLike``. "aws:PrincipalArn ... The ARN of the principal that made the request ... For an IAM role,
-the request context returns the ARN of the role, not the ARN of the user that assumed the role" (IAM
-user guide, reference_policies_condition-keys, global condition keys), so one role ARN covers every
-session of that role. Who may do what:
+``ArnNotLike``. aws:PrincipalArn is the ARN of the principal that made the request, and for a role
+session the role's ARN, not the session's (IAM user guide, reference_policies_condition-keys: AWS global
+condition context keys, aws:PrincipalArn), so one role ARN covers every session of that role; it is in
+the context of every signed request, so it works the same in an identity policy and in an SCP. Who may
+do what:
 
 - CloudFormation writes on the managed stacks, any change to the project's pipelines and to the sync
   CodeBuild project: changegate's roles (``<project>-changegate-*``: the pipeline roles, the execution
@@ -77,13 +78,16 @@ BREAK_GLASS_RE = re.compile(r"\Aarn:aws(-cn|-us-gov)?:iam::(\d{12}|\*):role/[\w+
 PARTITIONS = ("aws", "aws-cn", "aws-us-gov")
 
 # CloudFormation on a managed stack: everything but reading. Written as NotAction so that an action AWS
-# adds later (as CreateStackRefactor was added in 2025) is denied too. Read-only prefixes per the
+# adds later (as it added the stack refactor actions) is denied too. Read-only prefixes per the
 # service authorization reference (cfn-lint's Policies.json lists the actions): DetectStackDrift and
 # DetectStackResourceDrift only record drift.
 STACK_READS = ("cloudformation:Describe*", "cloudformation:Detect*", "cloudformation:Get*",
                "cloudformation:List*")
 # The pipelines and the sync project: everything but reading, stopping an execution (`changegate stop`
 # never lets a change through) and the two actions with their own statements below.
+# The stack-policy function the Change stage invokes (generator/function.py): invoking it by hand, or
+# changing its code, would apply or fake a stack policy outside the pipeline.
+FUNCTION_READS = ("lambda:Get*", "lambda:List*")
 PIPELINE_READS = ("codebuild:BatchGet*", "codebuild:List*",
                   "codepipeline:Get*", "codepipeline:List*", "codepipeline:PutApprovalResult",
                   "codepipeline:StartPipelineExecution", "codepipeline:StopPipelineExecution")
@@ -131,6 +135,7 @@ class _Targets:
     pipelines: object
     sync_pipeline: object
     sync_project: object
+    functions: object
     changegate_roles: object
     sync_role: object
     changegate_policies: object
@@ -179,6 +184,7 @@ def guardrail_policy(config: PipelinesConfig, *, stack_names: Iterable[str], buc
         pipelines=arn.pipeline(f"{project}-*"),
         sync_pipeline=arn.pipeline(naming.sync_pipeline_name(project)),
         sync_project=arn.codebuild_project(naming.sync_project_name(project)),
+        functions=arn.function(naming.role_name(project, "*")),
         changegate_roles=arn.role(naming.role_name(project, "*")),
         sync_role=arn.role(naming.role_name(project, "sync")),
         changegate_policies=arn.managed_policy(naming.role_name(project, "*")),
@@ -241,9 +247,10 @@ def _statements(config: PipelinesConfig, t: _Targets,
     notes: list[str] = []
     changegate = [t.changegate_roles]
     statements = [
-        # CloudFormation on the managed stacks, the pipelines and the sync project: everything but reading.
-        _deny("OnlyChangegateChanges", not_action=STACK_READS + PIPELINE_READS,
-              resource=[*t.stacks, t.pipelines, t.sync_project], allowed=changegate, break_glass=break_glass),
+        # The managed stacks, the pipelines, the sync project and changegate's functions: only reading.
+        _deny("OnlyChangegateChanges", not_action=STACK_READS + PIPELINE_READS + FUNCTION_READS,
+              resource=[*t.stacks, t.pipelines, t.sync_project, t.functions], allowed=changegate,
+              break_glass=break_glass),
         # The sync starts the stack pipelines, pinned to what it uploaded (decision 4). Anyone else could
         # start one pinned to an older version, with any commit variables (review M5).
         _deny("OnlyTheSyncStarts", action=["codepipeline:StartPipelineExecution"],
@@ -296,9 +303,9 @@ def _statements(config: PipelinesConfig, t: _Targets,
 def _key_by_alias(project: str, break_glass: str | None) -> Statement:
     """The SCP's key statement: the key has no name to match, but it carries changegate's alias.
 
-    "kms:ResourceAliases: Controls access to specific AWS KMS keys based on the aliases that are
-    associated with the KMS key" (KMS developer guide, conditions-kms, kms:ResourceAliases); it is
-    multi-valued, hence ForAnyValue. Moving or deleting the alias is denied by the alias statement.
+    kms:ResourceAliases controls access to a KMS key by the aliases associated with it, and is
+    multi-valued, hence ForAnyValue (KMS developer guide, conditions-kms). Moving or deleting the alias
+    is denied by the break-glass statement (the alias ARN is among its resources).
     """
     return _deny("OnlyBreakGlassChangesTheKey", action=KEY_WRITES, resource=["*"], allowed=[],
                  break_glass=break_glass,
@@ -351,6 +358,9 @@ class _TemplateArns:
     def managed_policy(self, name: str) -> Sub:
         return Sub(f"{self._P}:iam::${{AWS::AccountId}}:policy/{name}")
 
+    def function(self, name: str) -> Sub:
+        return Sub(f"{self._P}:lambda:{self._AR}:function:{name}")
+
     def alias(self, name: str) -> Sub:
         return Sub(f"{self._P}:kms:{self._AR}:{name}")
 
@@ -358,9 +368,9 @@ class _TemplateArns:
 def _scp_targets(config: PipelinesConfig, stack_names: Iterable[str], partition: str) -> _Targets:
     """The SCP's ARNs: any account and region of the OU, and patterns for what CloudFormation named.
 
-    The buckets and the topic get their names from CloudFormation, which builds a name it generates from
-    the stack name, the logical id and a random string (CloudFormation user guide, aws-properties-name:
-    "CloudFormation generates a unique physical ID to name a resource"; buckets are lowercased). The
+    The buckets and the topic get their names from CloudFormation: a resource without a name gets a
+    generated physical id made of the stack name, the logical id and a random string (CloudFormation
+    user guide, "Name type"; lowercased for buckets). The
     bootstrap stack is always ``<project>-pipelines`` (changegate deploy), so both buckets match
     ``<project>-pipelines-*`` and so does the topic. A project of 20 characters gives at most
     30 + 1 + len("artifactbucket") + 1 + 13 = 59 characters, under S3's 63: the name is not truncated.
@@ -376,6 +386,7 @@ def _scp_targets(config: PipelinesConfig, stack_names: Iterable[str], partition:
         pipelines=f"{p}:codepipeline:*:*:{project}-*",
         sync_pipeline=f"{p}:codepipeline:*:*:{naming.sync_pipeline_name(project)}",
         sync_project=f"{p}:codebuild:*:*:project/{naming.sync_project_name(project)}",
+        functions=f"{p}:lambda:*:*:function:{naming.role_name(project, '*')}",
         changegate_roles=f"{p}:iam::*:role/{naming.role_name(project, '*')}",
         sync_role=f"{p}:iam::*:role/{naming.role_name(project, 'sync')}",
         changegate_policies=f"{p}:iam::*:policy/{naming.role_name(project, '*')}",

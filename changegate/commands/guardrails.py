@@ -33,6 +33,7 @@ role{break_glass}:
     deletion, stack policy, termination protection, rollbacks, imports, refactors, tags;
   - changing, deleting, retrying or overriding the project's pipelines and the sync CodeBuild project
     (starting builds, new buildspecs, resource policies);
+  - invoking or changing changegate's Lambda functions ({project}-changegate-*);
   - starting a stack pipeline (only the sync role may) and starting the sync pipeline (nobody: a push
     to the branch starts it);
   - approving or rejecting (codepipeline:PutApprovalResult) except for the approvers in

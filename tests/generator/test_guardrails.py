@@ -214,6 +214,17 @@ def test_every_change_to_the_pipelines_and_the_sync_project_is_denied(guard):
     assert verdict(guard, HUMAN, "codebuild:BatchGetBuilds", SYNC_PROJECT) is ALLOW
 
 
+def test_the_stack_policy_function_is_invoked_and_changed_only_by_changegate(guard):
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:acme-changegate-stack-policy"
+    for action in ("lambda:InvokeFunction", "lambda:UpdateFunctionCode", "lambda:AddPermission",
+                   "lambda:DeleteFunction", "lambda:UpdateFunctionConfiguration"):
+        assert verdict(guard, HUMAN, action, function) is DENY, action
+    assert verdict(guard, PIPELINE, "lambda:InvokeFunction", function) is ALLOW
+    assert verdict(guard, HUMAN, "lambda:GetFunction", function) is ALLOW
+    assert verdict(guard, HUMAN, "lambda:UpdateFunctionCode",
+                   f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other-function") is ALLOW
+
+
 def test_every_bucket_configuration_write_is_denied_and_no_object_action(guard, resolved):
     buckets = [resolved[b]["Physical"]["Ref"]
                for b in (logical_ids.SOURCE_BUCKET, logical_ids.ARTIFACT_BUCKET)]
