@@ -32,7 +32,7 @@ JOB_SERVICES = {
     "sync-pipeline": "codepipeline.amazonaws.com",
     "sync": "codebuild.amazonaws.com",
     "execution": "cloudformation.amazonaws.com",
-    "stack-policy-function": "lambda.amazonaws.com",
+    "change-function": "lambda.amazonaws.com",
     "protection": "ssm.amazonaws.com",
     "protection-events": "events.amazonaws.com",
 }
@@ -52,6 +52,7 @@ class Setup:
     protected: list[str]       # stack names whose termination protection is on
     jobs: dict[str, str]       # job -> role name
     connection_service: str
+    function_name: str | None  # the Lambda function the Change stage invokes, if any
 
     # names, all derived from generator/naming.py
     def stack_arn(self, stack: str) -> str:
@@ -93,6 +94,10 @@ class Setup:
     def folder(self) -> str:
         return "network"
 
+    @property
+    def function_arn(self) -> str:
+        return f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{self.function_name}"
+
     def principal(self, job: str) -> Principal:
         return self.world.role(self.jobs[job]).principal
 
@@ -121,7 +126,7 @@ def _jobs(template: dict, world: World) -> dict[str, str]:
         elif kind == "AWS::CodeBuild::Project":
             add("sync", props["ServiceRole"])
         elif kind == "AWS::Lambda::Function":
-            add("stack-policy-function", props["Role"])
+            add("change-function", props["Role"])
         elif kind == "AWS::SSM::Document":
             add("protection", props["Content"]["assumeRole"])
         elif kind == "AWS::Events::Rule":
@@ -143,7 +148,12 @@ def build_setup(name: str, root: Path) -> tuple[Setup, dict]:
     connection = template["Outputs"]["ConnectionArn"]["Value"]
     service = "codestar-connections" if ":codestar-connections:" in json.dumps(connection) \
         else "codeconnections"
-    setup = Setup(name, world, project, stacks, protected, _jobs(template, world), service)
+    functions = [world.resolver.attribute(logical_id, "Ref")
+                 for logical_id, resource in template["Resources"].items()
+                 if resource["Type"] == "AWS::Lambda::Function"]
+    assert len(functions) <= 1, f"several functions: {functions}; say which job each has"
+    setup = Setup(name, world, project, stacks, protected, _jobs(template, world), service,
+                  functions[0] if functions else None)
     return setup, template
 
 

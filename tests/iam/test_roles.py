@@ -262,11 +262,11 @@ def test_stack_pipeline_plans_reviews_and_executes_its_change_set(s: Setup, temp
         assert allowed(s.world, pipeline, "sns:Publish", s.world.resolver.value(topic))
 
 
-def test_stack_pipeline_invokes_only_the_stack_policy_function(s: Setup) -> None:
-    if "stack-policy-function" not in s.jobs:
+def test_stack_pipeline_invokes_only_the_change_function(s: Setup) -> None:
+    if "change-function" not in s.jobs:
         pytest.fail("the Change stage invokes no function (issue 10 expects the stack-policy actions)")
     pipeline = s.principal("stack-pipelines")
-    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{naming.stack_policy_function_name(s.project)}"
+    function = s.function_arn
     assert allowed(s.world, pipeline, "lambda:InvokeFunction", function)
     assert not allowed(s.world, pipeline, "lambda:InvokeFunction",
                        f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:other")
@@ -394,11 +394,11 @@ def test_execution_role_cannot_loosen_the_buckets_or_the_key(s: Setup) -> None:
         is Decision.EXPLICIT_DENY
 
 
-def test_execution_role_cannot_change_the_stack_policy_function(s: Setup) -> None:
-    if "stack-policy-function" not in s.jobs:
-        pytest.fail("no stack-policy function in the template")
+def test_execution_role_cannot_change_the_change_function(s: Setup) -> None:
+    if "change-function" not in s.jobs:
+        pytest.fail("no Change-stage function in the template")
     execution = s.principal("execution")
-    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:{naming.stack_policy_function_name(s.project)}"
+    function = s.function_arn
     for action in ("lambda:UpdateFunctionCode", "lambda:UpdateFunctionConfiguration", "lambda:DeleteFunction",
                    "lambda:AddPermission"):
         assert verdict(s.world, execution, action, function) is Decision.EXPLICIT_DENY, action
@@ -417,17 +417,17 @@ def test_execution_role_permissions_flip(s: Setup) -> None:
                    s.key)
 
 
-# ------------------------------------------------------------------ the stack-policy function (Lambda)
+# ------------------------------------------------------------------ the Change stage's function (Lambda)
 
-def test_stack_policy_function_sets_policies_on_managed_stacks_only(s: Setup) -> None:
-    if "stack-policy-function" not in s.jobs:
-        pytest.fail("no stack-policy function in the template")
-    function = s.principal("stack-policy-function")
+def test_change_function_sets_stack_policies_on_managed_stacks_only(s: Setup) -> None:
+    if "change-function" not in s.jobs:
+        pytest.fail("no Change-stage function in the template")
+    function = s.principal("change-function")
     for stack in s.stacks.values():
         for action in ("cloudformation:SetStackPolicy", "cloudformation:GetStackPolicy"):
             assert allowed(s.world, function, action, s.stack_arn(stack)), f"{action} {stack}"
     assert allowed(s.world, function, "codepipeline:PutJobSuccessResult", "*")
-    own_logs = (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:{naming.stack_policy_log_group_name(s.project)}"
+    own_logs = (f"arn:aws:logs:{REGION}:{ACCOUNT}:log-group:/aws/lambda/{s.function_name}"
                 ":log-stream:2026/12/02/[$LATEST]abc")
     assert allowed(s.world, function, "logs:PutLogEvents", own_logs)
     assert verdict(s.world, function, "cloudformation:SetStackPolicy", s.stack_arn(s.bootstrap)) \
