@@ -16,16 +16,17 @@ from botocore.exceptions import ClientError
 
 from changegate.aws import aws_call, error_code
 from changegate.changesets import ChangeSet, describe_change_set
+from changegate.origin import Origin, SyncIdentity, read_origin
 from changegate.pipeline_state import (
     SKIPPED_NOTE,
     PendingApproval,
     PipelineState,
-    execution_variables,
-    planned_change_set,
+    action_details,
+    change_set_in,
+    get_execution,
     read_state,
 )
 from generator.errors import ChangegateError
-from generator.naming import PIPELINE_VARIABLES
 
 log = logging.getLogger(__name__)
 
@@ -42,37 +43,74 @@ class ApprovalRaceError(ChangegateError):
     exit_code = 4
 
 
+class UntrustedOriginError(ChangegateError):
+    """The change's origin fails a check (changegate/origin.py): approving needs ``--force``."""
+
+    exit_code = 5
+
+
 @dataclass(frozen=True)
 class ApprovalRequest:
-    """A pending approval with what the approver must see: the change set and its commit."""
+    """A pending approval with what the approver must see: the change set and where it comes from."""
 
     pending: PendingApproval
     stack: str
     change_set: ChangeSet
-    commit: str | None = None
-    author: str | None = None
-    subject: str | None = None
+    origin: Origin
+
+    # what is shown: from the object version's metadata, or variables marked by origin.provenance
+    @property
+    def commit(self) -> str | None:
+        return self.origin.commit
+
+    @property
+    def author(self) -> str | None:
+        return self.origin.author
+
+    @property
+    def subject(self) -> str | None:
+        return self.origin.subject
 
     def to_json(self) -> dict[str, Any]:
         return {"pipeline": self.pending.pipeline, "stage": self.pending.stage,
                 "action": self.pending.action, "execution_id": self.pending.execution_id,
                 "pending_since": self.pending.since.isoformat() if self.pending.since else None,
                 "stack": self.stack, "commit": self.commit, "author": self.author,
-                "subject": self.subject, "change_set": self.change_set.to_json()}
+                "subject": self.subject, "object_version": self.origin.source.version,
+                "trusted": self.origin.trusted, "origin": self.origin.to_json(),
+                "change_set": self.change_set.to_json()}
 
 
-def read_request(codepipeline: Any, cfn: Any, *, project: str, pipeline: str, stack: str) -> ApprovalRequest:
-    """The approval pending on ``pipeline`` and its change set; ``NothingPendingError`` when none."""
+def read_request(codepipeline: Any, cfn: Any, s3: Any, *, project: str, pipeline: str, stack: str,
+                 sync: SyncIdentity) -> ApprovalRequest:
+    """The approval pending on ``pipeline``, its change set and its origin; ``NothingPendingError`` when none.
+
+    The commit, author and subject come from the metadata of the object version the execution runs
+    on, and the execution's trigger must be the sync (changegate/origin.py, decision 12).
+    """
     state = read_state(codepipeline, pipeline)
     if state.pending is None:
         raise NothingPendingError(f"no approval is pending on pipeline {pipeline}{_whereabouts(state)}")
     pending = state.pending
-    stack_name, change_set_name = planned_change_set(codepipeline, project, pipeline,
-                                                     pending.execution_id, stack)
+    details = action_details(codepipeline, pipeline, pending.execution_id)
+    stack_name, change_set_name = change_set_in(details, project, pending.execution_id, stack)
     change_set = describe_change_set(cfn, stack_name, change_set_name)
-    variables = execution_variables(codepipeline, pipeline, pending.execution_id)
-    commit, author, subject = (variables.get(name) for name in PIPELINE_VARIABLES)
-    return ApprovalRequest(pending, stack_name, change_set, commit, author, subject)
+    execution = get_execution(codepipeline, pipeline, pending.execution_id)
+    origin = read_origin(s3, pipeline=pipeline, execution=execution, details=details, sync=sync)
+    if not origin.trusted:
+        log.warning("execution %s of %s: %s", pending.execution_id, pipeline, "; ".join(origin.problems))
+    return ApprovalRequest(pending, stack_name, change_set, origin)
+
+
+def refuse_untrusted(request: ApprovalRequest) -> None:
+    """``UntrustedOriginError`` unless the origin checks hold; rejecting never calls this."""
+    if request.origin.trusted:
+        return
+    reasons = "; ".join(request.origin.problems)
+    raise UntrustedOriginError(
+        f"refusing to approve execution {request.pending.execution_id} of {request.pending.pipeline}: "
+        f"{reasons}. Nothing was done. Reject it (always allowed), or approve with --force if you "
+        "know where this change comes from")
 
 
 def _whereabouts(state: PipelineState) -> str:

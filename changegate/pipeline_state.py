@@ -227,11 +227,30 @@ def last_execution(codepipeline: Any, pipeline: str) -> Execution | None:
 
 
 def execution_variables(codepipeline: Any, pipeline: str, execution_id: str) -> dict[str, str]:
-    """The pipeline variables the sync set on this execution (CommitId, CommitAuthor, CommitSubject)."""
-    with aws_call("codepipeline:GetPipelineExecution", f"pipeline {pipeline} execution {execution_id}"):
-        execution = codepipeline.get_pipeline_execution(
-            pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
+    """The pipeline variables set on this execution (CommitId, CommitAuthor, CommitSubject).
+
+    Whoever starts an execution sets them: shown to approvers only through changegate/origin.py,
+    which checks them against what the sync wrote.
+    """
+    execution = get_execution(codepipeline, pipeline, execution_id)
     return {v["name"]: v.get("resolvedValue", "") for v in execution.get("variables", [])}
+
+
+def get_execution(codepipeline: Any, pipeline: str, execution_id: str) -> dict[str, Any]:
+    """GetPipelineExecution's ``pipelineExecution``: variables, trigger, artifact revisions."""
+    with aws_call("codepipeline:GetPipelineExecution", f"pipeline {pipeline} execution {execution_id}"):
+        return codepipeline.get_pipeline_execution(
+            pipelineName=pipeline, pipelineExecutionId=execution_id)["pipelineExecution"]
+
+
+def action_details(codepipeline: Any, pipeline: str, execution_id: str | None = None) -> list[dict]:
+    """Every action execution of ``pipeline`` (every page of ListActionExecutions), or of one execution."""
+    kwargs: dict[str, Any] = {"pipelineName": pipeline}
+    if execution_id is not None:
+        kwargs["filter"] = {"pipelineExecutionId": execution_id}
+    resource = f"pipeline {pipeline}" + (f" execution {execution_id}" if execution_id else "")
+    with aws_call("codepipeline:ListActionExecutions", resource):
+        return list(paginate(codepipeline, "list_action_executions", "actionExecutionDetails", **kwargs))
 
 
 def planned_change_set(codepipeline: Any, project: str, pipeline: str, execution_id: str,
@@ -242,21 +261,34 @@ def planned_change_set(codepipeline: Any, project: str, pipeline: str, execution
     execution), so what is shown is what this execution really made, never a queued neighbour's;
     the naming convention is the fallback when it is missing.
     """
-    with aws_call("codepipeline:ListActionExecutions", f"pipeline {pipeline} execution {execution_id}"):
-        for detail in paginate(codepipeline, "list_action_executions", "actionExecutionDetails",
-                               pipelineName=pipeline, filter={"pipelineExecutionId": execution_id}):
-            if (detail.get("stageName"), detail.get("actionName")) != (CHANGE_STAGE, PLAN_ACTION):
-                continue
-            if detail.get("pipelineExecutionId", execution_id) != execution_id:
-                continue
-            action_input = detail.get("input", {})
-            provider = action_input.get("actionTypeId", {}).get("provider")
-            resolved = action_input.get("resolvedConfiguration") or action_input.get("configuration") or {}
-            if provider == "CloudFormation" and resolved.get("ActionMode") == PLAN_MODE:
-                stack, name = resolved.get("StackName"), resolved.get("ChangeSetName")
-                if stack and name and "#{" not in name:
-                    return stack, name
+    details = action_details(codepipeline, pipeline, execution_id)
+    return change_set_in(details, project, execution_id, default_stack)
+
+
+def change_set_in(details: Iterable[dict[str, Any]], project: str, execution_id: str,
+                  default_stack: str) -> tuple[str, str]:
+    """(stack, change set name) from one execution's action executions; the convention when absent."""
+    found = plan_action(details, execution_id)
+    if found is not None:
+        return found
     return default_stack, change_set_name_for(project, execution_id)
+
+
+def plan_action(details: Iterable[dict[str, Any]], execution_id: str) -> tuple[str, str] | None:
+    """(stack, change set name) of the CreateChangeSet action execution of ``execution_id``, if any."""
+    for detail in details:
+        if (detail.get("stageName"), detail.get("actionName")) != (CHANGE_STAGE, PLAN_ACTION):
+            continue
+        if detail.get("pipelineExecutionId", execution_id) != execution_id:
+            continue
+        action_input = detail.get("input", {})
+        provider = action_input.get("actionTypeId", {}).get("provider")
+        resolved = action_input.get("resolvedConfiguration") or action_input.get("configuration") or {}
+        if provider == "CloudFormation" and resolved.get("ActionMode") == PLAN_MODE:
+            stack, name = resolved.get("StackName"), resolved.get("ChangeSetName")
+            if stack and name and "#{" not in name:
+                return stack, name
+    return None
 
 
 @dataclass(frozen=True)

@@ -7,6 +7,7 @@ from datetime import datetime, timezone
 
 from changegate.approvals import ApprovalRequest
 from changegate.changesets import ChangeSet
+from changegate.origin import Origin
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -69,16 +70,40 @@ def indent(text: str, prefix: str = "  ") -> str:
 
 
 def approval_text(request: ApprovalRequest, now: datetime) -> str:
-    """A pending approval as the approver must see it before deciding."""
+    """A pending approval as the approver must see it before deciding: a warning first when its
+    origin fails a check, then where it waits, its commit (and where that was read), its change set."""
     pending = request.pending
+    origin = request.origin
+    lines = []
+    if not origin.trusted:
+        lines.append(untrusted_text(origin.problems))
     commit = request.commit or "unknown commit"
     by = f" by {request.author}" if request.author else ""
     subject = f": {request.subject}" if request.subject else ""
-    lines = [f"Pipeline {pending.pipeline}, execution {pending.execution_id}",
-             f"  waiting for approval at {pending.stage}/{pending.action} since {when(pending.since)} "
-             f"({age(pending.since, now)})",
-             f"  commit {commit}{by}{subject}",
-             change_set_text(request.change_set)]
+    lines += [f"Pipeline {pending.pipeline}, execution {pending.execution_id}",
+              f"  waiting for approval at {pending.stage}/{pending.action} since {when(pending.since)} "
+              f"({age(pending.since, now)})",
+              f"  commit {commit}{by}{subject}",
+              f"  {provenance_text(origin)}",
+              change_set_text(request.change_set)]
     if request.change_set.console_url:
         lines.append(f"Console: {request.change_set.console_url}")
     return "\n".join(lines)
+
+
+def untrusted_text(problems: Sequence[str]) -> str:
+    return "\n".join(["WARNING: the origin of this change cannot be trusted:",
+                      *(f"  - {problem}" for problem in problems),
+                      "  approve refuses it without --force; reject is always possible."])
+
+
+def provenance_text(origin: Origin) -> str:
+    """``from s3://... version V, written by the sync; started by the sync`` and what is unverified."""
+    read = {}
+    for name, where in origin.provenance:
+        read.setdefault(where, []).append(name)
+    parts = [f"{', '.join(names)} from {where}" for where, names in read.items()]
+    started = "started by the sync" if origin.started_by_sync else \
+        f"started by {origin.trigger_detail or 'unknown'} ({origin.trigger_type or 'unknown trigger'})"
+    version = origin.source.version or "unknown"
+    return f"object version {version}; {'; '.join(parts) or 'no commit known'}; {started}"

@@ -11,7 +11,8 @@ import click
 from changegate.approvals import read_request
 from changegate.aws import aws_from_context, aws_options
 from changegate.options import format_option, root_option
-from changegate.render import approval_text
+from changegate.origin import sync_identity
+from changegate.render import approval_text, untrusted_text
 from changegate.targets import resolve
 from generator.config import load_config
 
@@ -27,14 +28,19 @@ def changes(ctx: click.Context, root: Path, stack: str, profile: str | None, reg
     """Show the change set waiting for approval on STACK's pipeline: for each resource change the
     action, logical id, type, replacement (True / Conditional / False) and changed properties.
 
-    Exit 3 when no approval is pending.
+    The commit, author and subject shown come from the metadata the sync wrote on the object version
+    the execution runs on; a warning says when the execution was not started by the sync or its
+    commit variables disagree. Exit 3 when no approval is pending.
     """
     config = load_config(root)
     target = resolve(config, root, stack)
     aws = aws_from_context(profile, region)
-    request = read_request(aws.client("codepipeline"), aws.client("cloudformation"),
-                           project=config.project, pipeline=target.pipeline, stack=target.stack)
+    request = read_request(aws.client("codepipeline"), aws.client("cloudformation"), aws.client("s3"),
+                           project=config.project, pipeline=target.pipeline, stack=target.stack,
+                           sync=sync_identity(config.project, aws.account()))
     if output_format == "json":
+        if not request.origin.trusted:
+            click.echo(untrusted_text(request.origin.problems), err=True)
         click.echo(json.dumps(request.to_json(), indent=2))
     else:
         now = (ctx.find_object(dict) or {}).get("now", lambda: datetime.now(timezone.utc))()

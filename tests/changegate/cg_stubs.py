@@ -26,6 +26,15 @@ from generator.naming import (
 REGION = "us-east-1"
 ACCOUNT = "123456789012"
 NOW = datetime(2026, 11, 22, 12, 0, tzinfo=timezone.utc)
+COMMIT = "9fceb02d0ae598e95dc970b74767f19372d61af8"
+SOURCE_BUCKET = "acme-pipelines-sourcebucket-1a2b3c4d5e6f"
+ARTIFACT_BUCKET = "acme-pipelines-artifactbucket-9f8e7d6c5b4a"
+EMPTY_ZIP_SHA256 = "8739c76e681f900923b900c9df0ef75cf421d39cabb54650c4b9ad19b6a76d85"
+# What ExecutionTrigger.triggerDetail holds for a StartPipelineExecution call: "the user ARN for a
+# user-initiated start-pipeline-execution CLI command" (CodePipeline API reference). The sync runs
+# in CodeBuild as the sync role, whose session CodeBuild names after the build.
+SYNC_ARN = (f"arn:aws:sts::{ACCOUNT}:assumed-role/acme-changegate-sync/"
+            "AWSCodeBuild-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
 
 
 # ---- realistic CodePipeline and CloudFormation responses ----
@@ -126,28 +135,33 @@ def executions(n: int, status: str = "Succeeded", version: str = "3sL4kqtJlcpXro
                "executionType": "STANDARD",
                "sourceRevisions": [{"actionName": SOURCE_ACTION_NAME, "revisionId": version,
                                     "revisionSummary": "network.zip"}],
-               "trigger": {"triggerType": "StartPipelineExecution",
-                           "triggerDetail": "arn:aws:sts::123456789012:assumed-role/acme-sync/x"}}
+               "trigger": {"triggerType": "StartPipelineExecution", "triggerDetail": SYNC_ARN}}
     if status not in ("InProgress", "Stopping"):
         summary["lastUpdateTime"] = NOW - timedelta(hours=2, minutes=50)
     return {"pipelineExecutionSummaries": [summary], "nextToken": "next"}
 
 
-def execution(pipeline: str, n: int, commit: str = "9fceb02d0ae598e95dc970b74767f19372d61af8") -> dict:
+def execution(pipeline: str, n: int, commit: str = COMMIT, *, author: str = "Ada Lovelace",
+              subject: str = "Widen the VPC CIDR", trigger: dict | None = None) -> dict:
     return {"pipelineExecution": {
         "pipelineName": pipeline, "pipelineVersion": 1, "pipelineExecutionId": uuid_for(n),
         "status": "InProgress", "executionMode": "QUEUED", "executionType": "STANDARD",
         "artifactRevisions": [{"name": "SourceArtifact", "revisionId": "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY",
                                "created": NOW - timedelta(hours=3)}],
         "variables": [{"name": "CommitId", "resolvedValue": commit},
-                      {"name": "CommitAuthor", "resolvedValue": "Ada Lovelace"},
-                      {"name": "CommitSubject", "resolvedValue": "Widen the VPC CIDR"}],
-        "trigger": {"triggerType": "StartPipelineExecution"}}}
+                      {"name": "CommitAuthor", "resolvedValue": author},
+                      {"name": "CommitSubject", "resolvedValue": subject}],
+        "trigger": trigger if trigger is not None else {"triggerType": "StartPipelineExecution",
+                                                        "triggerDetail": SYNC_ARN}}}
 
 
-def action_executions(pipeline: str, n: int, stack: str, project: str = "acme") -> dict:
-    """ListActionExecutions for one execution: the CreateChangeSet action's resolved configuration."""
-    def detail(stage: str, action: str, category: str, provider: str, configuration: dict) -> dict:
+def action_executions(pipeline: str, n: int, stack: str, project: str = "acme", *,
+                      version: str = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY", key: str = "stacks/x.zip") -> dict:
+    """ListActionExecutions for one execution: the Source action (bucket, key and the version it read:
+    the S3 source action's output variables ETag and VersionId) and the CreateChangeSet action's
+    resolved configuration."""
+    def detail(stage: str, action: str, category: str, provider: str, configuration: dict,
+               output: dict | None = None) -> dict:
         resolved = {k: v.replace("#{codepipeline.PipelineExecutionId}", uuid_for(n))
                     for k, v in configuration.items()}
         return {"pipelineExecutionId": uuid_for(n), "actionExecutionId": f"{stage}-{n}",
@@ -157,14 +171,18 @@ def action_executions(pipeline: str, n: int, stack: str, project: str = "acme") 
                 "input": {"actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
                                            "version": "1"},
                           "configuration": configuration, "resolvedConfiguration": resolved,
-                          "region": REGION}}
+                          "region": REGION}, "output": output or {}}
     plan = {"ActionMode": "CHANGE_SET_REPLACE", "StackName": stack,
             "ChangeSetName": f"{project}-#{{codepipeline.PipelineExecutionId}}",
             "TemplatePath": "SourceArtifact::template.yaml"}
     return {"actionExecutionDetails": [
         detail(CHANGE_STAGE, PLAN_ACTION, "Deploy", "CloudFormation", plan),
         detail(SOURCE_STAGE, SOURCE_ACTION_NAME, "Source", "S3",
-               {"S3Bucket": "acme-source", "S3ObjectKey": "stacks/x.zip"}),
+               {"S3Bucket": SOURCE_BUCKET, "S3ObjectKey": key, "PollForSourceChanges": "false"},
+               {"outputArtifacts": [{"name": "SourceArtifact", "s3location": {
+                   "bucket": ARTIFACT_BUCKET, "key": f"{pipeline}/SourceArti/x1y2z3"}}],
+                "executionResult": {"externalExecutionId": version, "externalExecutionSummary": key},
+                "outputVariables": {"ETag": "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "VersionId": version}}),
     ]}
 
 
@@ -207,6 +225,7 @@ class Stubs:
 
     codepipeline: Any
     cloudformation: Any
+    s3: Any = None  # a moto-backed S3 client (moto has S3 versions and metadata)
     cp: Stubber = field(init=False)
     cfn: Stubber = field(init=False)
 
@@ -218,8 +237,20 @@ class Stubs:
 
     @property
     def aws(self) -> Aws:
-        return Aws(None, clients={"codepipeline": self.codepipeline, "cloudformation": self.cloudformation},
-                   account=ACCOUNT)
+        clients = {"codepipeline": self.codepipeline, "cloudformation": self.cloudformation}
+        if self.s3 is not None:
+            clients["s3"] = self.s3
+        return Aws(None, clients=clients, account=ACCOUNT)
+
+    def put_source(self, pipeline: str, metadata: dict[str, str] | None = None, *,
+                   commit: str = COMMIT) -> tuple[str, str]:
+        """Upload the stack's archive as the sync does (with its metadata); (key, version id)."""
+        key = f"stacks/{pipeline.removeprefix('acme-')}.zip"
+        if metadata is None:
+            metadata = {"changegate-sha256": EMPTY_ZIP_SHA256, "changegate-commit": commit}
+        response = self.s3.put_object(Bucket=SOURCE_BUCKET, Key=key, Body=b"PK\x05\x06" + bytes(18),
+                                      ContentType="application/zip", Metadata=metadata)
+        return key, response["VersionId"]
 
     def verify(self) -> None:
         self.cp.assert_no_pending_responses()
@@ -237,9 +268,15 @@ class Stubs:
         self.cp.add_response("get_pipeline_execution", execution(pipeline, n, **kwargs),
                              {"pipelineName": pipeline, "pipelineExecutionId": uuid_for(n)})
 
-    def list_action_executions(self, pipeline: str, n: int, stack: str) -> None:
-        self.cp.add_response("list_action_executions", action_executions(pipeline, n, stack),
+    def list_action_executions(self, pipeline: str, n: int, stack: str, *, commit: str = COMMIT,
+                               metadata: dict[str, str] | None = None) -> str:
+        """Execution n's action executions; its Source read a version the sync wrote (commit ``commit``,
+        or exactly ``metadata``) just now. Returns that version id."""
+        key, version = self.put_source(pipeline, metadata, commit=commit)
+        self.cp.add_response("list_action_executions",
+                             action_executions(pipeline, n, stack, version=version, key=key),
                              {"pipelineName": pipeline, "filter": {"pipelineExecutionId": uuid_for(n)}})
+        return version
 
     def describe_change_set(self, stack: str, name: str, **kwargs: Any) -> None:
         self.cfn.add_response("describe_change_set", change_set(stack, name, **kwargs),

@@ -10,8 +10,9 @@ from typing import Any
 
 import boto3
 import pytest
-from cg_stubs import NOW, REGION, Stubs
+from cg_stubs import NOW, REGION, SOURCE_BUCKET, Stubs
 from click.testing import CliRunner
+from moto import mock_aws
 
 from changegate.aws import Aws
 from changegate.cli import cli
@@ -74,11 +75,18 @@ def make_template() -> Callable[..., str]:
 
 @pytest.fixture
 def stubs() -> Stubs:
-    session = boto3.Session(region_name=REGION)
-    made = Stubs(session.client("codepipeline"), session.client("cloudformation"))
-    yield made
-    made.cp.deactivate()
-    made.cfn.deactivate()
+    """Stubber for CodePipeline and CloudFormation (moto lacks GetPipelineState, ListActionExecutions,
+    PutApprovalResult...), moto for S3: the versioned source bucket whose object metadata the
+    operator commands read (moto keeps versions and user metadata as S3 does)."""
+    with mock_aws():
+        session = boto3.Session(region_name=REGION)
+        s3 = session.client("s3")
+        s3.create_bucket(Bucket=SOURCE_BUCKET)
+        s3.put_bucket_versioning(Bucket=SOURCE_BUCKET, VersioningConfiguration={"Status": "Enabled"})
+        made = Stubs(session.client("codepipeline"), session.client("cloudformation"), s3)
+        yield made
+        made.cp.deactivate()
+        made.cfn.deactivate()
 
 
 @dataclass

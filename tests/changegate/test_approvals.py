@@ -4,13 +4,15 @@ GetPipelineExecution, DescribeChangeSet and PutApprovalResult (moto has no appro
 from __future__ import annotations
 
 import pytest
-from cg_stubs import NOW, token_for, uuid_for
+from cg_stubs import ACCOUNT, NOW, token_for, uuid_for
 
 from changegate.approvals import ApprovalRaceError, NothingPendingError, decide, read_request
+from changegate.origin import sync_identity
 from generator.errors import AwsError
 from generator.naming import APPROVE_ACTION, CHANGE_STAGE, EXECUTE_ACTION, PLAN_ACTION
 
 PIPELINE, STACK = "acme-network", "acme-network"
+SYNC = sync_identity("acme", ACCOUNT)
 
 
 def pending_request(stubs, n: int = 7):
@@ -18,8 +20,8 @@ def pending_request(stubs, n: int = 7):
     stubs.list_action_executions(PIPELINE, n, STACK)
     stubs.describe_change_set(STACK, f"acme-{uuid_for(n)}")
     stubs.get_pipeline_execution(PIPELINE, n)
-    return read_request(stubs.codepipeline, stubs.cloudformation, project="acme", pipeline=PIPELINE,
-                        stack=STACK)
+    return read_request(stubs.codepipeline, stubs.cloudformation, stubs.s3, project="acme",
+                        pipeline=PIPELINE, stack=STACK, sync=SYNC)
 
 
 def test_read_request_binds_the_execution_its_change_set_and_commit(stubs):
@@ -43,8 +45,8 @@ def test_nothing_pending_is_refused(stubs):
     stubs.get_pipeline_state(PIPELINE, running=3, running_action=PLAN_ACTION)
     with pytest.raises(NothingPendingError, match="no approval is pending on pipeline acme-network "
                                                   r"\(it is at Change/CreateChangeSet: InProgress\)"):
-        read_request(stubs.codepipeline, stubs.cloudformation, project="acme", pipeline=PIPELINE,
-                     stack=STACK)
+        read_request(stubs.codepipeline, stubs.cloudformation, stubs.s3, project="acme", pipeline=PIPELINE,
+                     stack=STACK, sync=SYNC)
 
 
 def test_approve_sends_exactly_the_token_of_the_execution_shown(stubs):
@@ -110,8 +112,8 @@ def test_the_change_set_name_falls_back_to_the_convention(stubs):
                           {"pipelineName": PIPELINE, "filter": {"pipelineExecutionId": uuid_for(7)}})
     stubs.describe_change_set(STACK, f"acme-{uuid_for(7)}")
     stubs.get_pipeline_execution(PIPELINE, 7)
-    request = read_request(stubs.codepipeline, stubs.cloudformation, project="acme", pipeline=PIPELINE,
-                           stack=STACK)
+    request = read_request(stubs.codepipeline, stubs.cloudformation, stubs.s3, project="acme",
+                           pipeline=PIPELINE, stack=STACK, sync=SYNC)
     assert request.change_set.name == f"acme-{uuid_for(7)}"
 
 

@@ -71,7 +71,8 @@ def test_status_json_lists_the_queued_execution_and_the_approvals_own_change_set
 
 def test_changes_and_approve_act_on_the_execution_waiting_at_change_approve(stubs, repo, run):
     stubs.get_pipeline_state(PIPELINE, pending=7, queued=(8,))
-    stubs.list_action_executions(PIPELINE, 7, STACK)  # filtered to execution 7: its CreateChangeSet
+    # filtered to execution 7: its CreateChangeSet, and the version of commit 7 the sync wrote
+    stubs.list_action_executions(PIPELINE, 7, STACK, commit=COMMIT_7)
     stubs.describe_change_set(STACK, f"acme-{uuid_for(7)}")
     stubs.get_pipeline_execution(PIPELINE, 7, commit=COMMIT_7)
     stubs.get_pipeline_state(PIPELINE, pending=7, queued=(8,))  # re-read before deciding: unchanged
