@@ -394,6 +394,13 @@ def test_execution_role_cannot_loosen_the_buckets_or_the_key(s: Setup) -> None:
         is Decision.EXPLICIT_DENY
 
 
+def test_execution_role_cannot_grant_itself_the_key(s: Setup) -> None:
+    """Issue 10 item 6: no kms:CreateGrant for the execution role (a grant would give it Decrypt)."""
+    execution = s.principal("execution")
+    assert not allowed(s.world, execution, "kms:CreateGrant", s.key)
+    assert not allowed(s.world, execution, "kms:CreateGrant", s.key, kms__GrantIsForAWSResource="true")
+
+
 def test_execution_role_cannot_change_the_change_function(s: Setup) -> None:
     if "change-function" not in s.jobs:
         pytest.fail("no Change-stage function in the template")
@@ -578,3 +585,47 @@ def test_only_changegates_roles_use_the_key(s: Setup) -> None:
     # The key policy's condition, not IAM, stops the PowerUser (whose IAM policy allows kms:*).
     opened = world.widened_resource_statement(s.key, "kms:Decrypt")
     assert allowed(opened, intruder, "kms:Decrypt", s.key)
+
+
+def test_source_bucket_denies_replication_and_acl_writes(s: Setup) -> None:
+    """Issue 10 item 3: replication writes included, and the ACL ones."""
+    world, intruder = intruder_world(s)
+    archive = s.source_object(naming.source_object_key(s.folder))
+    for action in ("s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:PutObjectAcl"):
+        assert verdict(world, intruder, action, archive) is Decision.EXPLICIT_DENY, action
+
+
+def test_only_changegate_writes_artifacts(s: Setup) -> None:
+    """Issue 10 item 3: artifact objects only from changegate's roles."""
+    world, intruder = intruder_world(s)
+    artifact = s.artifact_object(f"{naming.pipeline_name(s.project, s.folder)}/SourceArti/x")
+    assert verdict(world, intruder, "s3:PutObject", artifact) is Decision.EXPLICIT_DENY
+    opened = world.without_resource_statement(artifact, "Deny", "s3:PutObject")
+    assert allowed(opened, intruder, "s3:PutObject", artifact)
+
+
+def test_the_key_grants_only_for_aws_resources(s: Setup) -> None:
+    """Issue 10 item 6: 'allows grants only for AWS resources'."""
+    world, intruder = intruder_world(s)
+    assert not allowed(world, intruder, "kms:CreateGrant", s.key)
+    # Were the key policy to delegate CreateGrant to IAM again (the old "Create*"), the Deny would still
+    # refuse every grant that is not for an AWS resource; without the Deny, the PowerUser would grant.
+    delegating = world.copy()
+    delegating.key_policies[s.key]["Statement"].append(
+        {"Effect": "Allow", "Principal": {"AWS": f"arn:aws:iam::{ACCOUNT}:root"}, "Action": "kms:CreateGrant",
+         "Resource": "*"})
+    assert not allowed(delegating, intruder, "kms:CreateGrant", s.key, kms__GrantIsForAWSResource="false")
+    assert allowed(delegating, intruder, "kms:CreateGrant", s.key, kms__GrantIsForAWSResource="true")
+    assert allowed(delegating.without_resource_statement(s.key, "Deny", "kms:CreateGrant"), intruder,
+                   "kms:CreateGrant", s.key, kms__GrantIsForAWSResource="false")
+
+
+def test_only_the_pipelines_publish_approval_requests(example) -> None:
+    """Issue 10 item 3: the topic policy denies other publishers (the example creates its topic)."""
+    s, template = example
+    topic = s.world.resolver.value(s.topic(template))
+    assert topic in s.world.topic_policies
+    world, intruder = intruder_world(s)
+    assert verdict(world, intruder, "sns:Publish", topic) is Decision.EXPLICIT_DENY
+    opened = world.without_resource_statement(topic, "Deny", "sns:Publish")
+    assert allowed(opened, intruder, "sns:Publish", topic)
