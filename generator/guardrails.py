@@ -85,8 +85,8 @@ STACK_READS = ("cloudformation:Describe*", "cloudformation:Detect*", "cloudforma
                "cloudformation:List*")
 # The pipelines and the sync project: everything but reading, stopping an execution (`changegate stop`
 # never lets a change through) and the two actions with their own statements below.
-# The stack-policy function the Change stage invokes (generator/function.py): invoking it by hand, or
-# changing its code, would apply or fake a stack policy outside the pipeline.
+# The function the Change stage invokes (generator/function.py: review, stale guard, stack policy):
+# invoking it by hand, or changing its code, would fake a review or a stack policy outside the pipeline.
 FUNCTION_READS = ("lambda:Get*", "lambda:List*")
 PIPELINE_READS = ("codebuild:BatchGet*", "codebuild:List*",
                   "codepipeline:Get*", "codepipeline:List*", "codepipeline:PutApprovalResult",

@@ -214,8 +214,8 @@ def test_every_change_to_the_pipelines_and_the_sync_project_is_denied(guard):
     assert verdict(guard, HUMAN, "codebuild:BatchGetBuilds", SYNC_PROJECT) is ALLOW
 
 
-def test_the_stack_policy_function_is_invoked_and_changed_only_by_changegate(guard):
-    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:acme-changegate-stack-policy"
+def test_changegates_functions_are_invoked_and_changed_only_by_changegate(guard):
+    function = f"arn:aws:lambda:{REGION}:{ACCOUNT}:function:acme-changegate-steps"
     for action in ("lambda:InvokeFunction", "lambda:UpdateFunctionCode", "lambda:AddPermission",
                    "lambda:DeleteFunction", "lambda:UpdateFunctionConfiguration"):
         assert verdict(guard, HUMAN, action, function) is DENY, action
