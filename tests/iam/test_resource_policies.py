@@ -61,27 +61,6 @@ def test_only_the_pipelines_write_artifacts(s: Setup) -> None:
     assert allowed(opened, intruder, "s3:PutObject", artifact)
 
 
-def test_only_the_pipelines_publish_approval_requests(example) -> None:
-    s, template = example  # the example creates its topic (the variant names an existing one)
-    topic = s.world.resolver.value(s.topic(template))
-    world, intruder = intruder_world(s)
-    assert verdict(world, intruder, "sns:Publish", topic) is Decision.EXPLICIT_DENY
-    assert allowed(world, s.principal("stack-pipelines"), "sns:Publish", topic)
-    opened = world.without_resource_statement(topic, "Deny", "sns:Publish")
-    assert allowed(opened, intruder, "sns:Publish", topic)
-
-
-def test_nobody_grants_themselves_the_key(s: Setup) -> None:
-    world, intruder = intruder_world(s)  # PowerUserAccess allows kms:* in IAM
-    not_for_aws = {"kms:GrantIsForAWSResource": "false"}
-    assert verdict(world, intruder, "kms:CreateGrant", s.key, not_for_aws) is Decision.EXPLICIT_DENY
-    # Grants S3 or another service makes for an AWS resource are not refused by the key policy.
-    for_aws = {"kms:GrantIsForAWSResource": "true"}
-    assert verdict(world, intruder, "kms:CreateGrant", s.key, for_aws) is not Decision.EXPLICIT_DENY
-    opened = world.without_resource_statement(s.key, "Deny", "kms:CreateGrant")
-    assert verdict(opened, intruder, "kms:CreateGrant", s.key, not_for_aws) is not Decision.EXPLICIT_DENY
-
-
 def test_key_policy_names_its_administrative_actions(template: dict) -> None:
     statements = template["Resources"]["ArtifactKey"]["Properties"]["KeyPolicy"]["Statement"]
     actions = [a for st in statements if st["Effect"] == "Allow" for a in st["Action"]]
