@@ -33,6 +33,23 @@ DEFAULT_APPROVAL_TIMEOUT_MINUTES = 10080
 # The execution role changes whatever the stacks declare. PowerUserAccess covers everything
 # but IAM and Organizations; stacks that create IAM roles need a policy added here.
 DEFAULT_EXECUTION_POLICY_ARNS = ("arn:aws:iam::aws:policy/PowerUserAccess",)
+# Transforms allowed unless pipelines/config.yaml says otherwise (transforms.allowed). A transform
+# is a macro, and macros run when the Plan action creates the change set, before approval: "When
+# you create a change set, CloudFormation generates a change set that includes the processed
+# template content" (CloudFormation User Guide, "Transform section"); "After all macros in the
+# template have been invoked, CloudFormation generates a change set" ("Overview of CloudFormation
+# macros"). Only transforms hosted by CloudFormation itself, whose code is AWS's and whose whole
+# expansion is in the change set the approver reviews, are allowed by default:
+# - AWS::LanguageExtensions "updates any intrinsic function defined by the transform to its
+#   resolved value within the template when you create or update a stack using a change set"
+#   (Template Reference, "AWS::LanguageExtensions transform");
+# - AWS::Serverless-2016-10-31 (SAM) "takes an entire template written in the AWS Serverless
+#   Application Model (AWS SAM) syntax and transforms and expands it into a compliant
+#   CloudFormation template" ("Perform custom processing on CloudFormation templates with template
+#   macros"); the content its properties point to is checked by content_sources.
+# AWS::Include is hosted by CloudFormation too, but it inserts a snippet fetched from S3 that is
+# not in the repository: its Location is governed by content_sources, not by this list.
+DEFAULT_ALLOWED_TRANSFORMS = ("AWS::LanguageExtensions", "AWS::Serverless-2016-10-31")
 
 
 @dataclass(frozen=True)
@@ -58,6 +75,7 @@ class StackSettings:
     stack_policy: Path | None = None  # absolute path of a file under pipelines/
     disabled: bool = False
     stack_name: str | None = None  # an adopted stack's own name
+    allowed_transforms: tuple[str, ...] = DEFAULT_ALLOWED_TRANSFORMS
 
 
 @dataclass(frozen=True)
@@ -72,6 +90,10 @@ class PipelinesConfig:
     defaults: StackSettings = StackSettings()
     overrides: Mapping[str, StackSettings] = field(default_factory=lambda: MappingProxyType({}))
     account_id: str | None = None  # the deploying account, when the owners wrote it down
+    # content_sources.allowed: s3://bucket/prefix or ECR repositories stacks may deploy from
+    content_sources: tuple[str, ...] = ()
+    # custom_resources.allowed_service_tokens: ARNs or account ids
+    allowed_service_tokens: tuple[str, ...] = ()
 
     def settings_for(self, folder: str) -> StackSettings:
         return self.overrides.get(folder, self.defaults)
@@ -303,7 +325,9 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
     repo = data["repository"]
     connection = repo.get("connection_arn", "create")
     notifications = data.get("notifications", {})
-    defaults = _settings(data.get("defaults", {}), StackSettings())
+    allowed_transforms = data.get("transforms", {}).get("allowed", DEFAULT_ALLOWED_TRANSFORMS)
+    defaults = _settings(data.get("defaults", {}),
+                         StackSettings(allowed_transforms=tuple(map(str, allowed_transforms))))
     problems.extend(_project_problems(str(data["project"]), relpath, _line_at(data, ["project"])))
     overrides = {}
     for folder, raw in sorted(data.get("stacks", {}).items()):
@@ -336,6 +360,9 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
         defaults=defaults,
         overrides=MappingProxyType(overrides),
         account_id=data.get("account_id"),
+        content_sources=tuple(str(s) for s in data.get("content_sources", {}).get("allowed", [])),
+        allowed_service_tokens=tuple(
+            str(s) for s in data.get("custom_resources", {}).get("allowed_service_tokens", [])),
     )
     problems.extend(_account_problems(config, data, relpath))
     return config, problems
@@ -413,6 +440,8 @@ def _settings(raw: Mapping, base: StackSettings, stack_policy: Path | None = Non
         stack_policy=stack_policy,
         disabled=bool(raw.get("disabled", False)),
         stack_name=raw.get("stack_name"),
+        allowed_transforms=tuple(str(n) for n in raw["transforms"].get("allowed", ()))
+        if "transforms" in raw else base.allowed_transforms,
     )
 
 

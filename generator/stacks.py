@@ -16,6 +16,7 @@ from generator.capabilities import missing_capabilities, required_capabilities
 from generator.config import PipelinesConfig, StackSettings
 from generator.discovery import StackSource
 from generator.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, key_line, line_of, read_document
+from generator.gate import gate_problems
 from generator.literals import literal_problems
 from generator.parameters import check_parameters
 from generator.problems import Problem, error
@@ -105,6 +106,10 @@ def _load_stack(source: StackSource, root: Path, config: PipelinesConfig,
                                         config_relpath, source.name)
             # a retyped value is reported as written; its retyped form's problems would mislead
             if not (p.check == "parameter-value" and p.key in retyped))
+        if not settings.disabled:  # no pipeline deploys it
+            problems.extend(gate_problems(template, template_doc.raw, template_doc.relpath,
+                                          source.name, source.directory, config, settings,
+                                          configuration.parameters))
     return LoadedStack(source=source, settings=settings, stack_name=stack_name,
                        pipeline_name=pipeline_name, template_relpath=template_doc.relpath,
                        template_bytes=template_doc.raw, template=template,

@@ -103,6 +103,11 @@ def _policy_symlink_outside(root: Path, outside: Path) -> None:
     (root / "pipelines/policies/app.json").symlink_to(outside / "policy.json")
 
 
+def _child_symlink_outside(root: Path, outside: Path) -> None:
+    (outside / "child.yaml").write_text("Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n", "utf-8")
+    (root / "stacks/app/child.yaml").symlink_to(outside / "child.yaml")
+
+
 SETUP: dict[str, Callable[[Path, Path], None]] = {
     "latin1_template": _latin1_template,
     "utf16_config": _utf16_config,
@@ -117,6 +122,7 @@ SETUP: dict[str, Callable[[Path, Path], None]] = {
     "template_is_directory": _template_is_directory,
     "long_folder_96": _long_folder_96,
     "policy_symlink_outside": _policy_symlink_outside,
+    "child_symlink_outside": _child_symlink_outside,
 }
 
 
