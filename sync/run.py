@@ -27,9 +27,10 @@ start is reported, the manifest records what did succeed (a failed start stays p
 sync exits non-zero; the next run finishes the work. Ctrl-C cancels the uploads not yet begun.
 
 Overlapping syncs (issue 9, item 8), for example an older commit's build on a slow connection and
-a newer one: every write is conditional on the state this run read. An archive upload carries
-``IfMatch`` with the ETag the listing showed (``IfNoneMatch="*"`` for a new stack), so a run never
-overwrites an object another run replaced after its listing; the manifest write carries
+a newer one: every write is conditional on the state this run read. An archive upload or delete
+carries ``IfMatch`` with the ETag the listing showed (an upload of a new stack ``IfNoneMatch="*"``),
+so a run never replaces or removes an object another run wrote after its listing; the manifest
+write carries
 ``IfMatch`` on the manifest's ETag, so of two runs that read the same manifest only one records.
 A run whose condition fails reads the bucket again and re-plans (at most ``MAX_ATTEMPTS`` times);
 the rollback check then sees the other run's commit (its records and the manifest's commit) and,
@@ -167,8 +168,10 @@ def run_sync(root: Path, s3: Any, codepipeline: Any, options: SyncOptions, *,
     linted: set[str] = set()
     for attempt in range(1, MAX_ATTEMPTS + 1):
         try:
-            return _attempt(git, s3, codepipeline, options, commit, local, disabled, report,
-                            progress=progress, lint=lint, linted=linted, strict=attempt > 1)
+            result = _attempt(git, s3, codepipeline, options, commit, local, disabled, report,
+                              progress=progress, lint=lint, linted=linted, strict=attempt > 1)
+            result.notes = list(dict.fromkeys(result.notes))  # an attempt repeats the plan's notes
+            return result
         except _Conflict as conflict:
             log.info("attempt %d: %s", attempt, conflict)
             report.notes.append(f"another sync changed s3://{options.bucket}/{options.prefix} while "
@@ -223,7 +226,7 @@ def _attempt(git: Git, s3: Any, codepipeline: Any, options: SyncOptions, commit:
     records = {f: r for f, r in plan.records.items() if f in local or f in plan.removed}
     _upload(s3, options, local, plan.to_upload, commit.id, records, disabled, remote, report,
             progress("uploading", len(plan.to_upload)) if progress and plan.to_upload else None)
-    _delete(s3, options, plan.removed, records, report)
+    _delete(s3, options, plan.removed, records, remote, report)
     uploaded_to_start = [f for f in to_start if f in report.uploaded]
     candidates = sorted({*uploaded_to_start, *pending})
     # 6: record what is now in the bucket before any start (only objects now current: a failed
@@ -497,16 +500,31 @@ def _absent(s3: Any, bucket: str, key: str) -> bool:
 
 
 def _delete(s3: Any, options: SyncOptions, folders: list[str], records: dict[str, StackRecord],
-            report: SyncReport) -> None:
+            remote: RemoteState, report: SyncReport) -> None:
     def delete(folder: str) -> Exception | None:
+        key = naming.source_object_key(folder, options.prefix)
         try:
-            # no VersionId: a delete marker; earlier versions stay, so the history is kept
-            s3.delete_object(Bucket=options.bucket, Key=naming.source_object_key(folder, options.prefix))
+            # no VersionId: a delete marker; earlier versions stay, so the history is kept.
+            # IfMatch: only the object the listing showed ("Conditional delete evaluations only
+            # apply to the current version of the object", docs.aws.amazon.com/AmazonS3/latest/
+            # userguide/conditional-deletes.html): a stack another sync re-added stays.
+            s3.delete_object(Bucket=options.bucket, Key=key, IfMatch=f'"{remote.objects[folder].etag}"')
             return None
-        except AWS_ERRORS as exc:
+        except ClientError as exc:
+            if is_conflict(exc):
+                return _Lost(f"{folder}: s3://{options.bucket}/{key} was replaced since this run listed it")
+            if error_code(exc) in ABSENT_CODES:
+                return None  # already gone: what this run wanted
+            return exc
+        except BotoCoreError as exc:
             return exc
 
+    lost: list[_Lost] = []
+
     def consume(folder: str, error: Exception | None) -> bool:
+        if isinstance(error, _Lost):
+            lost.append(error)
+            return False
         if error is not None:
             report.failures.append(f"{folder}: removing its object failed: {error}")
             return True
@@ -515,6 +533,8 @@ def _delete(s3: Any, options: SyncOptions, folders: list[str], records: dict[str
         return True
 
     _parallel(options.workers, delete, folders, consume)
+    if lost:
+        raise _Conflict(str(lost[0]))
 
 
 def _start(codepipeline: Any, options: SyncOptions, validation: ValidationReport, folders: list[str],

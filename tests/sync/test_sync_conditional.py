@@ -88,3 +88,24 @@ def test_if_s3_counted_a_delete_marker_as_an_object_the_upload_still_happens(rep
     report = aws.sync(repo, start=False)
     assert report.ok and report.added == ["alpha"] and "alpha" in report.uploaded
     assert b"back" in aws.current_entries("alpha")["config.json"]
+
+
+def test_a_removal_does_not_delete_an_object_written_since_the_listing(repo, aws):
+    repo.put("alpha")
+    repo.put("beta")
+    assert aws.sync(repo, start=False).ok
+    repo.remove("beta")
+    seen: list[dict] = []
+
+    def written_again(params: dict, **_: Any) -> None:
+        seen.append(dict(params))
+        if len(seen) == 1:  # between this run's listing and its delete, beta is written again
+            aws.s3.put_object(Bucket=BUCKET, Key="stacks/beta.zip", Body=b"written since")
+
+    aws.s3.meta.events.register("provide-client-params.s3.DeleteObject", written_again)
+    report = aws.sync(repo, start=False)
+    # the first delete carried the listed ETag and was refused (412); the run listed again and
+    # removed the object it then saw
+    assert all("IfMatch" in p for p in seen) and len(seen) == 2 and seen[0]["IfMatch"] != seen[1]["IfMatch"]
+    assert report.ok and report.deleted == ["beta"] and any("another sync changed" in n for n in report.notes)
+    assert aws.current_keys() == {"stacks/alpha.zip"}
