@@ -28,6 +28,7 @@ COMMANDS = {
     "stop": "changegate.commands.stop:stop",
     "preview": "changegate.commands.preview:preview",
     "guardrails": "changegate.commands.guardrails:guardrails",
+    "audit": "changegate.commands.audit:audit",
 }
 
 

@@ -97,13 +97,14 @@ def untrusted_text(problems: Sequence[str]) -> str:
                       "  approve refuses it without --force; reject is always possible."])
 
 
-def provenance_text(origin: Origin) -> str:
-    """``from s3://... version V, written by the sync; started by the sync`` and what is unverified."""
+def provenance_text(origin: Origin, *, version: bool = True) -> str:
+    """``object version V; commit from object metadata; ...; started by the sync``: where each shown
+    value was read, and who started the run."""
     read = {}
     for name, where in origin.provenance:
         read.setdefault(where, []).append(name)
     parts = [f"{', '.join(names)} from {where}" for where, names in read.items()]
     started = "started by the sync" if origin.started_by_sync else \
         f"started by {origin.trigger_detail or 'unknown'} ({origin.trigger_type or 'unknown trigger'})"
-    version = origin.source.version or "unknown"
-    return f"object version {version}; {'; '.join(parts) or 'no commit known'}; {started}"
+    text = f"{'; '.join(parts) or 'no commit known'}; {started}"
+    return f"object version {origin.source.version or 'unknown'}; {text}" if version else text

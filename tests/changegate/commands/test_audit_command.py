@@ -1,0 +1,302 @@
+"""``changegate audit`` on a year-like history of one stack (issue 11, item 7).
+
+CodePipeline through Stubber in botocore's shapes (moto has no ListActionExecutions and its
+executions "succeed" instantly), the source bucket through moto S3: each execution's object version
+is a real version with the metadata the sync wrote (or none). Every page of ListPipelineExecutions
+and ListActionExecutions is read; Stubber fails the test on any call not listed here, in this order.
+"""
+
+from __future__ import annotations
+
+import json
+from datetime import timedelta
+
+import pytest
+from cg_stubs import (
+    ACCOUNT,
+    ARTIFACT_BUCKET,
+    EMPTY_ZIP_SHA256,
+    NOW,
+    SOURCE_BUCKET,
+    SYNC_ARN,
+    execution,
+    uuid_for,
+)
+
+from changegate.commands.audit import parse_since
+from generator.naming import (
+    APPROVE_ACTION,
+    CHANGE_STAGE,
+    EXECUTE_ACTION,
+    PLAN_ACTION,
+    SOURCE_ACTION_NAME,
+    SOURCE_STAGE,
+)
+
+PIPELINE = STACK = "acme-network"
+KEY = "stacks/network.zip"
+ALICE = f"arn:aws:sts::{ACCOUNT}:assumed-role/Approvers/alice@example.com"
+BOB = f"arn:aws:sts::{ACCOUNT}:assumed-role/Approvers/bob@example.com"
+MALLORY = f"arn:aws:sts::{ACCOUNT}:assumed-role/PowerUser/mallory"
+FORGED = "1111111111111111111111111111111111111111"
+
+
+def commit_of(n: int) -> str:
+    return f"{n:x}" * 40 if n < 16 else "c" * 40
+
+
+def started(n: int):
+    return NOW - timedelta(days=20 - n)
+
+
+def detail(n, stage, action, category, provider, configuration=None, *, status="Succeeded", minutes=0,
+           output=None, updated_by=None):
+    configuration = configuration or {}
+    resolved = {k: v.replace("#{codepipeline.PipelineExecutionId}", uuid_for(n))
+                for k, v in configuration.items()}
+    item = {"pipelineExecutionId": uuid_for(n), "actionExecutionId": f"{n}-{action}", "pipelineVersion": 3,
+            "stageName": stage, "actionName": action, "startTime": started(n) + timedelta(minutes=minutes),
+            "lastUpdateTime": started(n) + timedelta(minutes=minutes + 1), "status": status,
+            "input": {"actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
+                                       "version": "1"},
+                      "configuration": configuration, "resolvedConfiguration": resolved,
+                      "region": "us-east-1"},
+            "output": output or {}}
+    if updated_by:
+        item["updatedBy"] = updated_by
+    return item
+
+
+def source(n, version):
+    return detail(n, SOURCE_STAGE, SOURCE_ACTION_NAME, "Source", "S3",
+                  {"S3Bucket": SOURCE_BUCKET, "S3ObjectKey": KEY, "PollForSourceChanges": "false"},
+                  output={"outputArtifacts": [{"name": "SourceArtifact", "s3location": {
+                      "bucket": ARTIFACT_BUCKET, "key": f"{PIPELINE}/SourceArti/{n}"}}],
+                      "executionResult": {"externalExecutionId": version, "externalExecutionSummary": KEY},
+                      "outputVariables": {"ETag": "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "VersionId": version}})
+
+
+def plan(n, status="Succeeded"):
+    return detail(n, CHANGE_STAGE, PLAN_ACTION, "Deploy", "CloudFormation",
+                  {"ActionMode": "CHANGE_SET_REPLACE", "StackName": STACK,
+                   "ChangeSetName": "acme-#{codepipeline.PipelineExecutionId}",
+                   "TemplatePath": "SourceArtifact::template.yaml"}, status=status, minutes=1)
+
+
+def review(n, summary, risk="high"):
+    return detail(n, CHANGE_STAGE, "Review", "Invoke", "Lambda", {"FunctionName": "acme-changegate-steps"},
+                  minutes=2, output={"executionResult": {"externalExecutionSummary": summary},
+                                     "outputVariables": {"HasChanges": "true", "RiskTier": risk,
+                                                         "Summary": summary}})
+
+
+def approval(n, status, by=None, comment=None):
+    result = {"externalExecutionSummary": comment} if comment else {}
+    return detail(n, CHANGE_STAGE, APPROVE_ACTION, "Approval", "Manual",
+                  {"CustomData": "Review change set acme-#{codepipeline.PipelineExecutionId}"},
+                  status=status, minutes=3, updated_by=by,
+                  output={"executionResult": result} if result else {})
+
+
+def execute(n, status="Succeeded", message=None):
+    output = ({"executionResult": {"errorDetails": {"code": "JobFailed", "message": message}}}
+              if message else {})
+    return detail(n, CHANGE_STAGE, EXECUTE_ACTION, "Deploy", "CloudFormation",
+                  {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": STACK,
+                   "ChangeSetName": "acme-#{codepipeline.PipelineExecutionId}"},
+                  status=status, minutes=40, output=output)
+
+
+def summary(n, status, version, *, trigger=None, stop_reason=None):
+    item = {"pipelineExecutionId": uuid_for(n), "status": status, "startTime": started(n),
+            "executionMode": "QUEUED", "executionType": "STANDARD",
+            "sourceRevisions": [{"actionName": SOURCE_ACTION_NAME, "revisionId": version,
+                                 "revisionSummary": KEY}],
+            "trigger": trigger or {"triggerType": "StartPipelineExecution", "triggerDetail": SYNC_ARN}}
+    if status not in ("InProgress", "Stopping"):
+        item["lastUpdateTime"] = started(n) + timedelta(minutes=45)
+    if stop_reason:
+        item["stopTrigger"] = {"reason": stop_reason}
+    return item
+
+
+def put(stubs, metadata):
+    return stubs.s3.put_object(Bucket=SOURCE_BUCKET, Key=KEY, Body=b"PK\x05\x06" + bytes(18),
+                               Metadata=metadata)["VersionId"]
+
+
+def by_sync(stubs, n):
+    return put(stubs, {"changegate-sha256": EMPTY_ZIP_SHA256, "changegate-commit": commit_of(n)})
+
+
+def stub_history(stubs, *, since_page_only=False):
+    """Nine executions, newest first: one of every way a change ends, and two nobody should trust."""
+    v = {n: by_sync(stubs, n) for n in (5, 6, 7, 8, 9, 10, 11, 12)}
+    v[4] = put(stubs, {"uploaded-by": "console"})  # an object the sync did not write
+    manual = {"triggerType": "StartPipelineExecution", "triggerDetail": MALLORY}
+    summaries = [
+        summary(12, "InProgress", v[12]),
+        summary(11, "Succeeded", v[11]),
+        summary(10, "Failed", v[10]),
+        summary(9, "Stopped", v[9], stop_reason="No changes: stack acme-network already matches this "
+                                                 "source; the empty change set was deleted and no approval "
+                                                 "requested"),
+        summary(8, "Stopped", v[8], stop_reason="wrong commit"),
+        summary(7, "Failed", v[7]),
+        summary(6, "Succeeded", v[6], trigger={"triggerType": "CreatePipeline",
+                                               "triggerDetail": f"arn:aws:iam::{ACCOUNT}:role/acme-cfn"}),
+        summary(5, "Succeeded", v[5], trigger=manual),  # an older version started by hand: a rollback
+        summary(4, "Failed", v[4], trigger=manual),
+    ]
+    details = {
+        12: [source(12, v[12]), plan(12), review(12, "+0 ~1 -0; low", "low"), approval(12, "InProgress")],
+        11: [source(11, v[11]), plan(11), review(11, "+1 ~2 -0; REPLACES Vpc; high"),
+             approval(11, "Succeeded", ALICE, "CIDR change agreed in CHG-42"), execute(11)],
+        10: [source(10, v[10]), plan(10), approval(10, "Failed", BOB, "replaces the database: not today")],
+        9: [source(9, v[9]), plan(9), review(9, "no changes", "none")],
+        8: [source(8, v[8]), plan(8)],
+        7: [source(7, v[7]), plan(7), approval(7, "Succeeded", ALICE, "ok"),
+            execute(7, "Failed", "Resource handler returned message: \"The CIDR '10.0.0.0/8' is invalid\"")],
+        6: [source(6, v[6])],
+        5: [source(5, v[5]), plan(5), approval(5, "Succeeded", BOB, "[forced past origin checks] rollback"),
+            execute(5)],
+        4: [source(4, v[4]), plan(4, status="Failed")],
+    }
+    stubs.cp.add_response("list_pipeline_executions",
+                          {"pipelineExecutionSummaries": summaries[:5], "nextToken": "page-2"},
+                          {"pipelineName": PIPELINE})
+    if since_page_only:
+        return v, summaries[:5], details
+    stubs.cp.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": summaries[5:]},
+                          {"pipelineName": PIPELINE, "nextToken": "page-2"})
+    return v, summaries, details
+
+
+def stub_actions_and_executions(stubs, summaries, details):
+    every = [d for s in summaries for d in details[int(s["pipelineExecutionId"][:8], 16)]]
+    stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": every[:12], "nextToken": "a2"},
+                          {"pipelineName": PIPELINE})
+    stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": every[12:]},
+                          {"pipelineName": PIPELINE, "nextToken": "a2"})
+    for s in summaries:
+        n = int(s["pipelineExecutionId"][:8], 16)
+        commit = FORGED if n == 5 else ("unknown" if n == 6 else commit_of(n))
+        response = execution(PIPELINE, n, commit=commit, trigger=s["trigger"])
+        stubs.cp.add_response("get_pipeline_execution", response,
+                              {"pipelineName": PIPELINE, "pipelineExecutionId": uuid_for(n)})
+
+
+def audit_json(stubs, repo, run, *args):
+    v, summaries, details = stub_history(stubs)
+    stub_actions_and_executions(stubs, summaries, details)
+    result = run(["audit", "network", "--root", str(repo), "--format", "json", *args], aws=stubs.aws)
+    stubs.verify()
+    assert result.exit_code == 0, result.error
+    return v, {r["execution_id"]: r for r in json.loads(result.stdout)}
+
+
+def test_audit_answers_which_commit_version_change_set_and_who_approved_when(stubs, repo, run):
+    v, records = audit_json(stubs, repo, run)
+    assert list(records) == [uuid_for(n) for n in (12, 11, 10, 9, 8, 7, 6, 5, 4)]  # every page, newest first
+    done = records[uuid_for(11)]
+    assert done["outcome"] == "executed" and done["trusted"] is True
+    assert done["commit"] == commit_of(11) and done["origin"]["provenance"]["commit"] == "object metadata"
+    assert done["object"] == {"bucket": SOURCE_BUCKET, "key": KEY, "version": v[11]}
+    assert done["change_set"] == {"stack": STACK, "name": f"acme-{uuid_for(11)}"}
+    assert done["decisions"] == [{"action": APPROVE_ACTION, "verdict": "approved", "by": ALICE,
+                                  "at": (started(11) + timedelta(minutes=4)).isoformat(),
+                                  "comment": "CIDR change agreed in CHG-42"}]
+    assert done["review"] == {"Summary": "+1 ~2 -0; REPLACES Vpc; high", "RiskTier": "high"}
+
+
+def test_audit_names_how_each_execution_ended(stubs, repo, run):
+    _, records = audit_json(stubs, repo, run)
+    outcomes = {int(k[:8], 16): (r["outcome"], r["outcome_detail"]) for k, r in records.items()}
+    assert outcomes[12] == ("in progress", "at Change/Approve")
+    assert outcomes[10] == ("rejected", f"by {BOB}")
+    assert outcomes[9][0] == "no changes" and outcomes[9][1].startswith("No changes: stack acme-network")
+    assert outcomes[8] == ("stopped", "wrong commit")
+    assert outcomes[7] == ("failed", "at Change/ExecuteChangeSet: Resource handler returned message: "
+                                     "\"The CIDR '10.0.0.0/8' is invalid\"")
+    assert outcomes[6] == ("skipped", "the Change stage was skipped: the run was not started by the sync")
+    assert outcomes[4] == ("failed", "at Change/CreateChangeSet")
+    rejected = records[uuid_for(10)]["decisions"][0]
+    assert (rejected["verdict"], rejected["by"], rejected["comment"]) == (
+        "rejected", BOB, "replaces the database: not today")
+    assert records[uuid_for(12)]["decisions"][0]["verdict"] == "pending"
+    assert records[uuid_for(12)]["ended"] is None
+
+
+def test_audit_flags_runs_the_sync_did_not_start_and_never_shows_forged_commits_as_true(stubs, repo, run):
+    _, records = audit_json(stubs, repo, run)
+    rollback = records[uuid_for(5)]
+    assert rollback["trusted"] is False
+    assert rollback["commit"] == commit_of(5)  # what the sync wrote on that version, not FORGED
+    assert rollback["origin"]["variables"]["CommitId"] == FORGED
+    assert any(p.startswith(f"not started by the sync: trigger StartPipelineExecution by {MALLORY}")
+               for p in rollback["origin"]["problems"])
+    assert any(p.startswith(f"pipeline variable CommitId says '{FORGED}'")
+               for p in rollback["origin"]["problems"])
+    foreign = records[uuid_for(4)]
+    assert foreign["trusted"] is False
+    assert foreign["origin"]["provenance"]["commit"] == "pipeline variables, UNTRUSTED"
+    assert any("carries no changegate-commit metadata" in p for p in foreign["origin"]["problems"])
+    skipped = records[uuid_for(6)]  # the run on pipeline creation read the version the sync wrote last
+    assert skipped["trusted"] is False and skipped["change_set"] is None and skipped["decisions"] == []
+    assert skipped["commit"] == commit_of(6) and skipped["origin"]["variables"]["CommitId"] == "unknown"
+    assert all(records[uuid_for(n)]["trusted"] for n in (7, 8, 9, 10, 11, 12))
+
+
+def test_audit_text_one_block_per_execution(stubs, repo, run):
+    v, summaries, details = stub_history(stubs)
+    stub_actions_and_executions(stubs, summaries, details)
+    result = run(["audit", "acme-network", "--root", str(repo)], aws=stubs.aws)
+    stubs.verify()
+    assert result.exit_code == 0, result.error
+    blocks = result.stdout.strip().split("\n\n")
+    assert blocks[0] == ("acme-network: 9 executions, newest first (CodePipeline keeps 12 months of "
+                         "execution history)")
+    assert len(blocks) == 10
+    executed = blocks[2].splitlines()
+    assert executed[0] == f"Execution {uuid_for(11)}  EXECUTED"
+    assert executed[1:] == [
+        f"  started     {(started(11)).strftime('%Y-%m-%d %H:%MZ')}, ended "
+        f"{(started(11) + timedelta(minutes=45)).strftime('%Y-%m-%d %H:%MZ')}",
+        f"  commit      {commit_of(11)} by Ada Lovelace: Widen the VPC CIDR",
+        f"  object      s3://{SOURCE_BUCKET}/{KEY} version {v[11]}",
+        "  origin      commit from object metadata; author, subject from pipeline variables set by the sync; "
+        "started by the sync",
+        f"  change set  acme-{uuid_for(11)} on stack {STACK}",
+        "  review      Summary=+1 ~2 -0; REPLACES Vpc; high RiskTier=high",
+        f"  approve     approved by {ALICE} at "
+        f"{(started(11) + timedelta(minutes=4)).strftime('%Y-%m-%d %H:%MZ')}: CIDR change agreed in CHG-42",
+        "  outcome     executed",
+    ]
+    rollback = blocks[8].splitlines()
+    assert rollback[0] == f"Execution {uuid_for(5)}  EXECUTED"
+    assert "  WARNING: the origin of this change cannot be trusted:" in rollback
+    assert rollback[-1].startswith(f"    - pipeline variable CommitId says '{FORGED}'")
+
+
+def test_since_stops_reading_pages_before_it(stubs, repo, run):
+    """--since 2026-11-12: the first page reaches back past it, so the second page is never asked for."""
+    _, summaries, details = stub_history(stubs, since_page_only=True)
+    kept = [s for s in summaries if s["startTime"] >= parse_since("2026-11-12")]
+    assert [int(s["pipelineExecutionId"][:8], 16) for s in kept] == [12, 11, 10]
+    stub_actions_and_executions(stubs, kept, details)
+    result = run(["audit", "network", "--root", str(repo), "--since", "2026-11-12", "--format", "json"],
+                 aws=stubs.aws)
+    stubs.verify()
+    assert result.exit_code == 0, result.error
+    assert [r["execution_id"] for r in json.loads(result.stdout)] == [uuid_for(n) for n in (12, 11, 10)]
+
+
+def test_no_history_and_a_bad_date(stubs, repo, run):
+    stubs.cp.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": []},
+                          {"pipelineName": PIPELINE})
+    result = run(["audit", "network", "--root", str(repo)], aws=stubs.aws)
+    stubs.verify()
+    assert result.stdout.strip() == ("acme-network: 0 executions, newest first (CodePipeline keeps 12 months "
+                                     "of execution history)")
+    with pytest.raises(Exception, match="is not a date: write 2026-11-01 or 2026-11-01T09:00Z"):
+        run(["audit", "network", "--root", str(repo), "--since", "last week"], aws=stubs.aws)
