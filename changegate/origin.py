@@ -196,12 +196,14 @@ def assess(*, source: SourceObject, metadata: dict[str, str] | None, metadata_er
     for variable, meta in VARIABLE_METADATA.items():
         name = meta.removeprefix("changegate-")
         written, claimed = metadata.get(meta), variables.get(variable)
+        if claimed == naming.PIPELINE_VARIABLE_DEFAULT:
+            claimed = None  # the declared default: nobody set it (a run the sync did not start)
         if written is not None:
             shown[name] = written
             if claimed is not None and claimed != written and not _shortened(claimed, written):
                 problems.append(f"pipeline variable {variable} says {claimed!r} but the object version "
                                 f"says {written!r}: the variables were not set by the sync")
-        elif claimed is not None and claimed != naming.PIPELINE_VARIABLE_DEFAULT:
+        elif claimed is not None:
             shown[name] = claimed
             from_variables.append(name)
         else:

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from changegate.audit import RETENTION_NOTE, AuditRecord, read_audit
+from changegate.audit import RETENTION_NOTE, REVIEW_RISK, REVIEW_SUMMARY, AuditRecord, read_audit
 from changegate.aws import aws_from_context, aws_options
 from changegate.options import format_option, root_option
 from changegate.origin import sync_identity
@@ -83,7 +83,8 @@ def record_text(record: AuditRecord) -> str:
             ("change set", f"{record.change_set[1]} on stack {record.change_set[0]}" if record.change_set
              else "none (no CreateChangeSet ran)")]
     if record.review:
-        rows.append(("review", " ".join(f"{k}={v}" for k, v in record.review.items())))
+        risk, summary = record.review.get(REVIEW_RISK), record.review.get(REVIEW_SUMMARY)
+        rows.append(("review", f"{risk} risk: {summary}" if risk else summary or "-"))
     for decision in record.decisions:
         comment = f": {decision.comment}" if decision.comment else ""
         who = f" by {decision.by}" if decision.by else ""

@@ -141,3 +141,11 @@ def test_a_denied_head_names_the_permissions_to_ask_for():
 def test_plain_values_pass_through_the_decoder():
     assert decode_metadata("Ada Lovelace") == "Ada Lovelace"
     assert decode_metadata("=?broken") == "=?broken"
+
+
+def test_the_metadata_names_are_the_ones_the_sync_writes():
+    """origin.py reads what sync/run.py writes (sync/state.py names it); a rename on one side breaks this."""
+    from changegate import origin
+    from sync import state
+
+    assert (origin.META_SHA256, origin.META_COMMIT) == (state.META_SHA256, state.META_COMMIT)

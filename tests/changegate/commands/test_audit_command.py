@@ -244,6 +244,9 @@ def test_audit_flags_runs_the_sync_did_not_start_and_never_shows_forged_commits_
     skipped = records[uuid_for(6)]  # the run on pipeline creation read the version the sync wrote last
     assert skipped["trusted"] is False and skipped["change_set"] is None and skipped["decisions"] == []
     assert skipped["commit"] == commit_of(6) and skipped["origin"]["variables"]["CommitId"] == "unknown"
+    # the declared default "unknown" means nobody set the variable: not a forgery, only "not the sync"
+    assert len(skipped["origin"]["problems"]) == 1
+    assert skipped["origin"]["problems"][0].startswith("not started by the sync: trigger CreatePipeline")
     assert all(records[uuid_for(n)]["trusted"] for n in (7, 8, 9, 10, 11, 12))
 
 
@@ -267,7 +270,7 @@ def test_audit_text_one_block_per_execution(stubs, repo, run):
         "  origin      commit from object metadata; author, subject from pipeline variables set by the sync; "
         "started by the sync",
         f"  change set  acme-{uuid_for(11)} on stack {STACK}",
-        "  review      Summary=+1 ~2 -0; REPLACES Vpc; high RiskTier=high",
+        "  review      high risk: +1 ~2 -0; REPLACES Vpc; high",
         f"  approve     approved by {ALICE} at "
         f"{(started(11) + timedelta(minutes=4)).strftime('%Y-%m-%d %H:%MZ')}: CIDR change agreed in CHG-42",
         "  outcome     executed",
