@@ -2,7 +2,8 @@
 
 cfn-lint errors fail validation; its warnings are shown. A ``.cfnlintrc`` at the repository
 root is honoured (cfn-lint itself only looks in the current directory, which is not the
-root when ``--root`` is used).
+root when ``--root`` is used), as far as it selects and configures rules: it never loads code
+(``RC_OPTIONS`` decides each of cfn-lint's options; security review H4).
 
 Setting up a cfn-lint ``Runner`` costs about 0.4 s, several times the lint of a typical
 template, so each worker process lints a batch of templates with one Runner, as
@@ -26,6 +27,26 @@ CFNLINTRC_NAMES = (".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml")
 # The rule id of a finding that says cfn-lint itself could not run (a bad region in .cfnlintrc...).
 LINT_FAILED = "cfn-lint-failed"
 log = logging.getLogger(__name__)
+# What a repository's .cfnlintrc may set. Its author is anyone who can open a pull request, and
+# validate runs in CI on that pull request and, after the merge, inside the sync as the role that
+# writes what approvers see. Each option of cfn-lint 1.x (cfnlint/data/CfnLintCli/config/
+# schema.json), decided:
+# - select and configure rules: allowed anywhere;
+RC_SELECT_OPTIONS = frozenset({
+    "configure_rules", "ignore_checks", "include_checks", "mandatory_checks",
+    "include_experimental", "regions", "ignore_bad_template", "merge_configs",
+    "non_zero_exit_code", "format", "debug"})
+# - load rules or schemas from paths: only from under pipelines/, which owners protect.
+#   append_rules: cfn-lint imports every Python file of a directory, and an entry that is not a
+#   directory is imported as a module by name (Rules.create_from_module): code execution.
+#   custom_rules: a rules file in cfn-lint's own language (read, not run); override_spec and
+#   registry_schemas: JSON that patches or adds resource schemas, which can switch checks off.
+RC_PATH_OPTIONS = {"append_rules": "directory", "registry_schemas": "directory",
+                   "custom_rules": "file", "override_spec": "file"}
+# - everything else (templates, ignore_templates, deployment_files, parameters, parameter_files,
+#   template_parameters: changegate chooses the templates and their parameters; output_file:
+#   cfn-lint would write a file) is refused, as is any option a later cfn-lint adds.
+RC_OWNED_FOLDER = "pipelines"
 MAX_BATCH = 200  # templates per Runner: its set-up is amortised well before that
 
 # A lint finding as plain values, so it crosses the process boundary cheaply.
@@ -149,7 +170,10 @@ def lint_batch(template_paths: Sequence[str], rc_file: str | None) -> list[Findi
         cli_args += ["--config-file", rc_file]
     findings = []
     try:
-        for match in Runner(ConfigMixIn(cli_args)).run():
+        config = ConfigMixIn(cli_args)
+        if rc_file:
+            config.file_args = _rooted_paths(config.file_args, Path(rc_file).parent)
+        for match in Runner(config).run():
             severity = str(getattr(match.rule, "severity", "error")).lower()
             if severity == "informational":
                 continue
@@ -167,11 +191,90 @@ def _rc_file_problem(rc_file: Path, root: Path) -> Problem | None:
     from cfnlint.config import ConfigFileArgs
     from cfnlint.exceptions import CfnLintExitException
 
+    relpath = rc_file.relative_to(root).as_posix()
+    try:
+        data = yaml.safe_load(rc_file.read_text("utf-8"))
+    except (yaml.YAMLError, UnicodeDecodeError, OSError):
+        data = None  # cfn-lint's own reading below says what is wrong
+    if isinstance(data, dict):
+        problem = _rc_policy_problem(data, relpath, root)
+        if problem is not None:
+            return problem
     try:
         ConfigFileArgs(config_file=str(rc_file))
     except (CfnLintExitException, yaml.YAMLError, UnicodeDecodeError, OSError) as exc:
         message = " ".join(str(exc).split())
-        return error(rc_file.relative_to(root).as_posix(), "cfnlintrc-invalid",
+        return error(relpath, "cfnlintrc-invalid",
                      f"cfn-lint cannot use this configuration: {message}",
                      hint="see the .cfnlintrc section of the cfn-lint README")
     return None
+
+
+def _rc_policy_problem(data: dict, relpath: str, root: Path) -> Problem | None:
+    """The first option of a .cfnlintrc that could load code or undo what changegate lints."""
+    owned = (root / RC_OWNED_FOLDER).resolve()
+    known = _cfnlint_options()
+    for raw_key in sorted(data, key=str):
+        key = str(raw_key).replace("-", "_")  # append-rules reads as the same option
+        if key in RC_SELECT_OPTIONS or key not in known:
+            continue  # an option cfn-lint does not know: its own check names the typo
+        if key not in RC_PATH_OPTIONS:
+            return error(relpath, "cfnlintrc-option-refused",
+                         f"{raw_key}: changegate does not accept this cfn-lint option in a "
+                         "repository .cfnlintrc (it chooses the templates, their parameters and "
+                         "the output itself)",
+                         key=str(raw_key),
+                         hint=f"remove {raw_key}; a .cfnlintrc may set "
+                              f"{', '.join(sorted(RC_SELECT_OPTIONS))}, and load rules or "
+                              f"schemas from under {RC_OWNED_FOLDER}/")
+        kind = RC_PATH_OPTIONS[key]
+        values = data[raw_key] if isinstance(data[raw_key], list) else [data[raw_key]]
+        for index, value in enumerate(values):
+            where = f"{raw_key}[{index}]" if isinstance(data[raw_key], list) else str(raw_key)
+            target = (root / str(value)).resolve() if isinstance(value, str) else None
+            if target is None or Path(str(value)).is_absolute() or not target.is_relative_to(owned):
+                return error(relpath, "cfnlintrc-loads-code",
+                             f"{where}: {value!r} is outside {RC_OWNED_FOLDER}/; {key} loads "
+                             + ("Python code" if key == "append_rules" else "rules or schemas")
+                             + " into cfn-lint, which runs in CI and inside the sync, so only "
+                             "files the owners protect may be named",
+                             key=where,
+                             hint=f"move the {kind} under {RC_OWNED_FOLDER}/ (owners only, "
+                                  f"CODEOWNERS) and name it by its path from the repository "
+                                  f"root, for example {RC_OWNED_FOLDER}/lint-rules")
+            exists = target.is_dir() if kind == "directory" else target.is_file()
+            if not exists:
+                return error(relpath, "cfnlintrc-loads-code",
+                             f"{where}: {value!r} is not a {kind} under {RC_OWNED_FOLDER}/"
+                             + (" (cfn-lint would import a name that is not a directory as a "
+                                "Python module, from wherever Python finds it)"
+                                if key == "append_rules" else ""),
+                             key=where,
+                             hint=f"create the {kind}, or fix the path (from the repository root)")
+    return None
+
+
+def _cfnlint_options() -> frozenset[str]:
+    """The options cfn-lint's configuration schema knows."""
+    import json
+    from importlib import resources
+
+    schema = resources.files("cfnlint").joinpath("data", "CfnLintCli", "config", "schema.json")
+    return frozenset(json.loads(schema.read_text("utf-8")).get("properties", {}))
+
+
+def _rooted_paths(file_args: dict, root: Path) -> dict:
+    """``file_args`` with the paths of RC_PATH_OPTIONS made absolute from the repository root.
+
+    cfn-lint reads them from the current directory, which is not the root under ``--root``; and
+    a relative append_rules entry that is not a directory there is imported as a module by name.
+    ``_rc_policy_problem`` has already checked each path from the root.
+    """
+    rooted = dict(file_args)
+    for key in RC_PATH_OPTIONS:
+        value = rooted.get(key)
+        if isinstance(value, str):
+            rooted[key] = str(root / value)
+        elif isinstance(value, list):
+            rooted[key] = [str(root / v) if isinstance(v, str) else v for v in value]
+    return rooted

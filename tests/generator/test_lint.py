@@ -197,3 +197,89 @@ def test_a_finding_that_cfn_lint_could_not_run_names_no_rule(minimal_repo):
     (minimal_repo / ".cfnlintrc.yaml").write_text("regions: [mars-east-1]\n", encoding="utf-8")
     (problem,) = validate_repository(minimal_repo).problems
     assert problem.message.startswith("cfn-lint could not run: ") and "[cfn-lint" not in problem.message
+
+
+# ---- .cfnlintrc never loads code (issue 10 item 4, security review H4) ------------------------
+
+# A rules "module" that proves it ran: cfn-lint imports every .py file of an append_rules folder.
+MARKER_RULE = "import pathlib\npathlib.Path({marker!r}).write_text('ran')\n"
+
+
+def rules_folder(root: Path, relpath: str, marker: Path) -> None:
+    folder = root / relpath
+    folder.mkdir(parents=True)
+    (folder / "marker_rule.py").write_text(MARKER_RULE.format(marker=str(marker)), encoding="utf-8")
+
+
+@pytest.mark.parametrize("key", ["append_rules", "append-rules"])
+def test_rules_from_a_stack_folder_are_refused_and_never_imported(minimal_repo, tmp_path, key,
+                                                                  monkeypatch):
+    monkeypatch.chdir(minimal_repo)  # as the sync runs: from the root, where cfn-lint would find it
+    marker = tmp_path / "ran.txt"
+    rules_folder(minimal_repo, "stacks/app/lintrules", marker)
+    (minimal_repo / ".cfnlintrc").write_text(f"{key}:\n  - stacks/app/lintrules\n", encoding="utf-8")
+    report = validate_repository(minimal_repo, jobs=1)
+    (problem,) = report.problems
+    assert (problem.check, problem.file, problem.key) == \
+        ("cfnlintrc-loads-code", ".cfnlintrc", f"{key}[0]")
+    assert "'stacks/app/lintrules' is outside pipelines/" in problem.message
+    assert "pipelines/" in problem.hint
+    assert not report.ok
+    assert not marker.exists(), "cfn-lint imported rules from a folder any author can change"
+
+
+def test_rules_under_pipelines_are_loaded(minimal_repo, tmp_path):
+    marker = tmp_path / "ran.txt"
+    rules_folder(minimal_repo, "pipelines/lint-rules", marker)
+    (minimal_repo / ".cfnlintrc").write_text("append_rules: [pipelines/lint-rules]\n", encoding="utf-8")
+    report = validate_repository(minimal_repo, jobs=1)
+    assert report.problems == []
+    assert marker.read_text() == "ran"
+
+
+@pytest.mark.parametrize(("content", "key", "fragment"), [
+    # a name that is not a folder would be imported as a module from wherever Python finds it
+    ("append_rules: [pipelines/missing]\n", "append_rules[0]", "is not a directory under pipelines/"),
+    ("append_rules: [pipelines.lint_rules]\n", "append_rules[0]", "is outside pipelines/"),
+    ("append_rules: [/tmp/rules]\n", "append_rules[0]", "is outside pipelines/"),
+    ("append_rules: [pipelines/../stacks/app]\n", "append_rules[0]", "is outside pipelines/"),
+    ("override_spec: stacks/app/spec.json\n", "override_spec", "is outside pipelines/"),
+    ("registry_schemas: [stacks/app/schemas]\n", "registry_schemas[0]", "is outside pipelines/"),
+    ("custom_rules: stacks/app/rules.txt\n", "custom_rules", "is outside pipelines/"),
+])
+def test_paths_outside_pipelines_are_refused(minimal_repo, content, key, fragment):
+    (minimal_repo / ".cfnlintrc").write_text(content, encoding="utf-8")
+    (problem,) = validate_repository(minimal_repo, jobs=1).problems
+    assert (problem.check, problem.key) == ("cfnlintrc-loads-code", key)
+    assert fragment in problem.message
+
+
+def test_a_link_under_pipelines_to_a_stack_folder_is_refused(minimal_repo, tmp_path):
+    marker = tmp_path / "ran.txt"
+    rules_folder(minimal_repo, "stacks/app/lintrules", marker)
+    (minimal_repo / "pipelines/lint-rules").symlink_to(minimal_repo / "stacks/app/lintrules")
+    (minimal_repo / ".cfnlintrc").write_text("append_rules: [pipelines/lint-rules]\n", encoding="utf-8")
+    (problem,) = validate_repository(minimal_repo, jobs=1).problems
+    assert problem.check == "cfnlintrc-loads-code"
+    assert not marker.exists()
+
+
+@pytest.mark.parametrize("option", ["output_file: out.txt", "templates: [stacks/*/template.yaml]",
+                                    "ignore_templates: [stacks/app/template.yaml]"])
+def test_options_that_choose_templates_or_write_files_are_refused(minimal_repo, option):
+    (minimal_repo / ".cfnlintrc").write_text(option + "\n", encoding="utf-8")
+    (problem,) = validate_repository(minimal_repo, jobs=1).problems
+    assert (problem.check, problem.key) == ("cfnlintrc-option-refused", option.split(":")[0])
+
+
+def test_a_templates_cfn_lint_metadata_cannot_load_rules(minimal_repo, tmp_path):
+    """cfn-lint reads Metadata cfn-lint config per template, but not append_rules (is_template
+    False in cfnlint.config): a template cannot load code either. This pins that behaviour."""
+    marker = tmp_path / "ran.txt"
+    rules_folder(minimal_repo, "stacks/app/lintrules", marker)
+    template = (minimal_repo / "stacks/app/template.yaml").read_text("utf-8")
+    (minimal_repo / "stacks/app/template.yaml").write_text(
+        template + "Metadata:\n  cfn-lint:\n    config:\n      append_rules:\n"
+        f"        - {minimal_repo / 'stacks/app/lintrules'}\n", encoding="utf-8")
+    validate_repository(minimal_repo, jobs=1)
+    assert not marker.exists()
