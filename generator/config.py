@@ -441,7 +441,7 @@ def _settings(raw: Mapping, base: StackSettings, stack_policy: Path | None = Non
         disabled=bool(raw.get("disabled", False)),
         stack_name=raw.get("stack_name"),
         allowed_transforms=tuple(str(n) for n in raw["transforms"].get("allowed", ()))
-        if "transforms" in raw else base.allowed_transforms,
+        if "transforms" in raw and "allowed" in raw["transforms"] else base.allowed_transforms,
     )
 
 

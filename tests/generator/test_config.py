@@ -272,3 +272,55 @@ def test_project_names_generate_would_refuse_or_crash_on(tmp_path, project, frag
     (problem,) = problems_of(write_config(tmp_path, text))
     assert (problem.check, problem.key) == ("config-project-name", "project")
     assert fragment in problem.message
+
+
+# ---- the gate's allow-lists (issue 10 items 1, 2) ---------------------------------------------
+
+def test_only_aws_hosted_transforms_are_allowed_by_default(tmp_path):
+    config = load_config(write_config(tmp_path, BASE))
+    assert config.defaults.allowed_transforms == \
+        ("AWS::LanguageExtensions", "AWS::Serverless-2016-10-31")
+    assert "AWS::Include" not in config.defaults.allowed_transforms  # governed by content_sources
+    assert config.content_sources == ()
+    assert config.allowed_service_tokens == ()
+
+
+def test_transform_allow_list_top_level_and_per_stack(tmp_path):
+    config = load_config(write_config(tmp_path, BASE + """\
+transforms:
+  allowed: [AWS::LanguageExtensions, ReviewedMacro]
+stacks:
+  legacy:
+    transforms:
+      allowed: []
+  other:
+    transforms: {}
+  app:
+    capabilities: [CAPABILITY_IAM]
+content_sources:
+  allowed: [s3://shared-templates/vpc/, 111122223333.dkr.ecr.eu-west-1.amazonaws.com/base]
+custom_resources:
+  allowed_service_tokens: ["444455556666", "arn:aws:lambda:eu-west-1:444455556666:function:vendor"]
+"""))
+    assert config.defaults.allowed_transforms == ("AWS::LanguageExtensions", "ReviewedMacro")
+    assert config.settings_for("app").allowed_transforms == config.defaults.allowed_transforms
+    assert config.settings_for("legacy").allowed_transforms == ()  # replaces, never adds
+    assert config.settings_for("other").allowed_transforms == config.defaults.allowed_transforms
+    assert config.content_sources == ("s3://shared-templates/vpc/",
+                                       "111122223333.dkr.ecr.eu-west-1.amazonaws.com/base")
+    assert config.allowed_service_tokens[0] == "444455556666"
+
+
+@pytest.mark.parametrize(("text", "key"), [
+    ("transforms:\n  allowed: ['Evil Macro']\n", "transforms.allowed.0"),
+    ("transforms:\n  allow: [X]\n", "transforms.allow"),
+    ("content_sources:\n  allowed: [https://example.com/x]\n", "content_sources.allowed.0"),
+    ("content_sources:\n  allowed: [attacker-bucket]\n", "content_sources.allowed.0"),
+    ("custom_resources:\n  allowed_service_tokens: ['*']\n", "custom_resources.allowed_service_tokens.0"),
+    ("custom_resources:\n  allowed_service_tokens: [arn:aws:iam::111122223333:role/x]\n",
+     "custom_resources.allowed_service_tokens.0"),
+    ("defaults:\n  transforms:\n    allowed: [X]\n", "defaults.transforms"),
+])
+def test_allow_list_entries_are_checked(tmp_path, text, key):
+    problems = problems_of(write_config(tmp_path, BASE + text))
+    assert [p.key for p in problems] == [key]
