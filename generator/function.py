@@ -1,25 +1,28 @@
-"""The stack-policy function: a Lambda function the stack pipelines invoke around ExecuteChangeSet.
+"""The steps function: the Lambda function every Lambda action of the stack pipelines invokes.
 
-Why a function (aws-fidelity notes, F6): ``CreateChangeSet`` has no stack-policy parameter, and
-nothing documents that CodePipeline's CloudFormation action applies a TemplateConfiguration's
-``StackPolicy`` in change-set modes. The owner's policy (``pipelines/policies``, written by the sync
-into the stack archive's ``config.json``) must still protect the stack. So the Change stage invokes
-``review/stack_policy.py`` twice:
+One function, ``<project>-changegate-steps`` (review/steps.py), told by each action's UserParameters
+which step it runs:
 
-- ``ApplyStackPolicy`` (after Approve, before ExecuteChangeSet): sets the policy on an existing stack,
-  so the approved change executes under the owner's current policy. A stack being created
-  (REVIEW_IN_PROGRESS) has nothing to protect yet and cannot take a policy: it is left alone.
-- ``VerifyStackPolicy`` (after ExecuteChangeSet): sets it when needed (new stacks), then checks that
-  ``GetStackPolicy`` returns exactly that policy, and fails the action otherwise.
+- ``Review`` (after CreateChangeSet): reads and judges the change set (every page, property values,
+  nested change sets), outputs the approval's text and link; an empty change set is deleted and
+  the execution stopped before the approval (decision 6). It reads the owner's stack policy from
+  the source artifact, to say which changes it protects.
+- ``CheckChangeSet`` (after Approve): the stale guard.
+- ``ApplyStackPolicy`` and ``VerifyStackPolicy`` (around ExecuteChangeSet): the owner's stack policy
+  (aws-fidelity notes, F6). ``CreateChangeSet`` has no stack-policy parameter, and nothing
+  documents that CodePipeline's CloudFormation action applies a TemplateConfiguration's
+  ``StackPolicy`` in change-set modes, so the function sets it and proves it took.
 
-Why not a CodeBuild step: a Lambda action starts in milliseconds and needs no buildspec, image or
-artifact bucket access of its own (the action hands it short-lived artifact credentials); its code
-is this package's (decision 9), packed by generator/functions.py into a content-addressed zip that
-``changegate deploy`` uploads to the staging bucket before it creates the bootstrap change set.
+Why a function and not a CodeBuild step: a Lambda action starts in milliseconds and needs no
+buildspec, image or artifact bucket access of its own (the action hands it short-lived artifact
+credentials); its code is this package's (decision 9), packed by generator/functions.py into a
+content-addressed zip that ``changegate deploy`` uploads to the staging bucket before it creates
+the bootstrap change set.
 
-Least privilege: the function's role may read and set the policy of the managed stacks only, report
-job results (those two actions have no resource-level permission: ``*``), and write its own log
-group. It reads the artifact with the job's own credentials, so it needs no S3 or KMS rights.
+Least privilege: the function's role may read the managed stacks and their change sets, delete a
+change set (only the empty ones, in code), set their stack policy, stop an execution of a stack
+pipeline (never the sync pipeline), report job results (no resource-level permission: ``*``), and
+write its own log group. It reads the artifact with the job's own credentials: no S3 or KMS rights.
 """
 
 from __future__ import annotations
@@ -37,9 +40,11 @@ from generator.buckets import RETAIN_EXCEPT_ON_CREATE
 from generator.functions import function_archive, function_code_key
 from generator.iam import service_role
 
-HANDLER = "review.stack_policy.handler"
+HANDLER = "review.steps.handler"
 RUNTIME = "python3.12"  # the runtime's boto3 is what review/ imports; nothing else is packed
-TIMEOUT_SECONDS = 60
+# A review reads every page of a change set and its nested ones: minutes at most, far under the
+# 20 minutes CodePipeline waits for a Lambda action's reply (CodePipeline user guide, limits).
+TIMEOUT_SECONDS = 300
 MEMORY_MB = 128
 LOG_RETENTION_DAYS = 365
 
@@ -54,16 +59,26 @@ def function_log_group(project: str) -> LogGroup:
     # after the stack goes, but removed when the create that made it rolls back, so a retried
     # first deploy does not fail on an existing name.
     return LogGroup(logical_ids.STACK_POLICY_LOG_GROUP,
-                    LogGroupName=naming.stack_policy_log_group_name(project),
+                    LogGroupName=naming.steps_log_group_name(project),
                     RetentionInDays=LOG_RETENTION_DAYS,
                     DeletionPolicy=RETAIN_EXCEPT_ON_CREATE, UpdateReplacePolicy="Retain")
 
 
 def function_role(project: str, stack_arns: list) -> Role:
-    name = naming.role_name(project, naming.STACK_POLICY_PURPOSE)
+    name = naming.role_name(project, naming.STEPS_PURPOSE)
+    stack_pipelines = arns.pipeline(f"{project}-*")
     statements = [
         Statement(Sid="SetAndReadStackPolicies", Effect=Allow,
                   Action=[cfn.DescribeStacks, cfn.GetStackPolicy, cfn.SetStackPolicy], Resource=stack_arns),
+        # Review and CheckChangeSet read the change set (DescribeChangeSet, with nested ones under
+        # the same stack prefix); Review deletes it when it is empty. Change set actions authorize
+        # against the stack ("describechangeset/deletechangeset -> Resources: stack" in cfn-lint's
+        # IAM data; F22).
+        Statement(Sid="ReviewChangeSets", Effect=Allow,
+                  Action=[cfn.DeleteChangeSet, cfn.DescribeChangeSet], Resource=stack_arns),
+        # Review stops its own execution when the change set is empty (stop and wait, never abandon).
+        Statement(Sid="StopEmptyExecutions", Effect=Allow, Action=[codepipeline.StopPipelineExecution],
+                  Resource=[stack_pipelines]),
         # "PutJobSuccessResult" and "PutJobFailureResult" support no resource-level permission;
         # AWS's sample policy for a Lambda action grants them on "*" (CodePipeline user guide,
         # actions-invoke-lambda-function).
@@ -71,20 +86,24 @@ def function_role(project: str, stack_arns: list) -> Role:
                   Action=[codepipeline.PutJobFailureResult, codepipeline.PutJobSuccessResult],
                   Resource=["*"]),
         Statement(Sid="WriteOwnLogs", Effect=Allow, Action=[logs.CreateLogStream, logs.PutLogEvents],
-                  Resource=[arns.log_streams(naming.stack_policy_log_group_name(project))]),
+                  Resource=[arns.log_streams(naming.steps_log_group_name(project))]),
         # <project>-* matches the bootstrap stack: its policy is the operator's business.
         Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
+        # ... and <project>-* matches the sync pipeline: the function never stops it.
+        Statement(Sid="NeverStopTheSync", Effect=Deny, Action=[Action("codepipeline", "*")],
+                  Resource=[arns.pipeline(naming.sync_pipeline_name(project))]),
     ]
     return service_role(logical_ids.STACK_POLICY_ROLE, name, "lambda", statements)
 
 
-def stack_policy_function(project: str, role: Role, log_group: LogGroup) -> Function:
+def steps_function(project: str, role: Role, log_group: LogGroup) -> Function:
     archive = function_archive()
     return Function(
         logical_ids.STACK_POLICY_FUNCTION,
-        FunctionName=naming.stack_policy_function_name(project),
-        Description=f"changegate {project}: apply the owner's stack policy around ExecuteChangeSet",
+        FunctionName=naming.steps_function_name(project),
+        Description=f"changegate {project}: review change sets, guard them until they execute, apply "
+                    "the owner's stack policy",
         Runtime=RUNTIME, Handler=HANDLER,
         Timeout=TIMEOUT_SECONDS, MemorySize=MEMORY_MB,
         Role=GetAtt(role, "Arn"),
@@ -94,9 +113,9 @@ def stack_policy_function(project: str, role: Role, log_group: LogGroup) -> Func
     )
 
 
-def stack_policy_resources(project: str, stack_arns: list) -> tuple[Function, list]:
+def steps_resources(project: str, stack_arns: list) -> tuple[Function, list]:
     """The function (its name is what the Lambda actions invoke), and every resource to add."""
     log_group = function_log_group(project)
     role = function_role(project, stack_arns)
-    function = stack_policy_function(project, role, log_group)
+    function = steps_function(project, role, log_group)
     return function, [log_group, role, function]

@@ -33,8 +33,8 @@ from generator.kms import USE_ACTIONS
 
 # The roles of generator/protection.py (termination protection), beside the three of arns.project_roles.
 PROTECTION_ROLE_PURPOSES = ("protection", "protection-events")
-# Every other changegate role: the protection ones and the stack-policy function's (generator/function.py).
-EXTRA_ROLE_PURPOSES = (*PROTECTION_ROLE_PURPOSES, naming.STACK_POLICY_PURPOSE)
+# Every other changegate role: the protection ones and the steps function's (generator/function.py).
+EXTRA_ROLE_PURPOSES = (*PROTECTION_ROLE_PURPOSES, naming.STEPS_PURPOSE)
 # The services whose trust policies carry aws:SourceAccount (F18): only where AWS documents that the
 # service sends it when it assumes a role. Adding the condition where the service does not send it
 # makes the role impossible to assume, and "There is no public documentation which lists all the
@@ -142,7 +142,7 @@ def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source
         Statement(Sid="NotifyApprovers", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
         # The Change stage's ApplyStackPolicy and VerifyStackPolicy actions (generator/function.py).
         Statement(Sid="InvokeStackPolicyFunction", Effect=Allow, Action=[awslambda.InvokeFunction],
-                  Resource=[arns.function(naming.stack_policy_function_name(project))]),
+                  Resource=[arns.function(naming.steps_function_name(project))]),
         # <project>-* matches the bootstrap stack itself: a pipeline must never change it.
         Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
@@ -209,7 +209,7 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
                           s3.PutLifecycleConfiguration],
                   Resource=[GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")]),
         Statement(Sid="NeverChangeTheStackPolicyFunction", Effect=Deny, Action=[Action("lambda", "*")],
-                  Resource=[arns.function(naming.stack_policy_function_name(project))]),
+                  Resource=[arns.function(naming.steps_function_name(project))]),
         Statement(Sid="NeverDisableTheKey", Effect=Deny,
                   Action=[KmsAction(a) for a in ("DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion")],
                   Resource=[key_arn]),

@@ -89,8 +89,16 @@ EXECUTE_ACTION = "ExecuteChangeSet"
 # applied (generator/function.py, review/stack_policy.py; aws-fidelity notes, F6).
 APPLY_POLICY_ACTION = "ApplyStackPolicy"
 VERIFY_POLICY_ACTION = "VerifyStackPolicy"
-# What the Change stage's actions do, in RunOrder: plan, approve, apply the policy, execute, verify.
-CHANGE_ACTIONS = (PLAN_ACTION, APPROVE_ACTION, APPLY_POLICY_ACTION, EXECUTE_ACTION, VERIFY_POLICY_ACTION)
+# The Lambda action that reads and judges the change set before anyone is asked (review/steps.py),
+# and its output-variable namespace: the approval reads #{Review.Summary} and #{Review.ReviewLink}.
+REVIEW_ACTION = "Review"
+REVIEW_NAMESPACE = "Review"
+# The stale guard after the approval: the change set is still the reviewed one, the stack unchanged.
+CHECK_ACTION = "CheckChangeSet"
+# What the Change stage's actions do, in RunOrder: plan, review, approve, check it is still the
+# reviewed change set, apply the policy, execute, verify the policy.
+CHANGE_ACTIONS = (PLAN_ACTION, REVIEW_ACTION, APPROVE_ACTION, CHECK_ACTION, APPLY_POLICY_ACTION,
+                  EXECUTE_ACTION, VERIFY_POLICY_ACTION)
 # The Change stage's entry condition: a run the sync did not start (the run on pipeline creation,
 # a console "Release change") still has this default CommitId, and the stage is skipped.
 SKIP_RULE = "StartedBySync"
@@ -183,20 +191,28 @@ def artifact_key_alias(project: str) -> str:
     return f"alias/{project}-changegate"
 
 
-# ---- The stack-policy function the stack pipelines invoke (generator/function.py) ----
+# ---- The steps function the stack pipelines invoke (generator/function.py) ----
 
-STACK_POLICY_PURPOSE = "stack-policy"
+# One function runs every Lambda step of the Change stage (review, stale guard, stack policy):
+# ``<project>-changegate-steps``, its role of the same name. (The names ``STACK_POLICY_PURPOSE``,
+# ``stack_policy_function_name`` and ``stack_policy_log_group_name`` stay as aliases for callers.)
+STEPS_PURPOSE = "steps"
+STACK_POLICY_PURPOSE = STEPS_PURPOSE
 MAX_FUNCTION_NAME = 64
 
 
-def stack_policy_function_name(project: str) -> str:
-    """The Lambda function of ``review/stack_policy.py``: ``<project>-changegate-stack-policy``."""
-    return f"{project}-changegate-{STACK_POLICY_PURPOSE}"
+def steps_function_name(project: str) -> str:
+    """The Lambda function of ``review/steps.py``: ``<project>-changegate-steps``."""
+    return f"{project}-changegate-{STEPS_PURPOSE}"
 
 
-def stack_policy_log_group_name(project: str) -> str:
+def steps_log_group_name(project: str) -> str:
     """Lambda's own log group name for the function (it logs there; the template creates it)."""
-    return f"/aws/lambda/{stack_policy_function_name(project)}"
+    return f"/aws/lambda/{steps_function_name(project)}"
+
+
+stack_policy_function_name = steps_function_name
+stack_policy_log_group_name = steps_log_group_name
 
 
 # ---- Termination protection of the managed stacks (generator/protection.py) ----

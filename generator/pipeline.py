@@ -1,13 +1,27 @@
 """One change-set pipeline per stack: stage Source, then ONE stage Change (V2, QUEUED).
 
-The Change stage's actions run in RunOrder:
+The Change stage's actions run in RunOrder (every Lambda action is the one steps function,
+review/steps.py, told by its UserParameters which step it is):
 
     1 CreateChangeSet    CloudFormation CHANGE_SET_REPLACE, change set ``<project>-<execution id>``
-    2 Approve            manual approval (e-mail via SNS, the console, or ``changegate approve``)
-    3 ApplyStackPolicy   Lambda: the owner's stack policy on the existing stack, before it changes
-    4 ExecuteChangeSet   CloudFormation CHANGE_SET_EXECUTE of that same change set
-    5 VerifyStackPolicy  Lambda: the policy again (a new stack exists only now), then GetStackPolicy
+    2 Review             Lambda: read and judge the change set; its output variables (namespace
+                         ``Review``) are the approval's text and link. An empty change set is
+                         deleted and the execution stopped here: nobody is asked (decision 6)
+    3 Approve            manual approval (e-mail via SNS, the console, or ``changegate approve``);
+                         comments ``#{Review.Summary}`` plus the commit, link ``#{Review.ReviewLink}``
+    4 CheckChangeSet     Lambda: the stale guard, the change set is still the reviewed one and
+                         executable, and the stack unchanged since the review
+    5 ApplyStackPolicy   Lambda: the owner's stack policy on the existing stack, before it changes
+    6 ExecuteChangeSet   CloudFormation CHANGE_SET_EXECUTE of that same change set
+    7 VerifyStackPolicy  Lambda: the policy again (a new stack exists only now), then GetStackPolicy
                          must return exactly it, or the action fails
+
+Why the guard runs before ApplyStackPolicy rather than after it: ApplyStackPolicy is changegate's
+own SetStackPolicy call, which changes neither the change set nor the stack's resources, and AWS
+does not document whether SetStackPolicy moves the stack's LastUpdatedTime; after it, the guard
+would depend on that. Between the guard and ExecuteChangeSet only that call runs, seconds apart,
+inside the stage the execution holds locked (no other execution of this pipeline can plan or
+execute meanwhile).
 
 Why one stage (aws-fidelity notes, F4): "Because each stage can process only one execution at a
 time, the stage is locked while in progress" and "A stage with an approval action is locked until
@@ -30,7 +44,6 @@ from __future__ import annotations
 
 import json
 
-from troposphere import FindInMap, Ref, Sub
 from troposphere.codepipeline import (
     Actions,
     ActionTypeId,
@@ -63,23 +76,12 @@ VARIABLE_DESCRIPTIONS = {
 # that applies before or after resolution (aws-fidelity notes, F15); 500 leaves room either way, and
 # naming.PIPELINE_VARIABLE_MAX_LENGTHS (which the sync applies) keeps the worst case under it.
 MAX_CUSTOM_DATA = 500
-# The console's host per partition (F16). AWS's own approval notification uses
-# https://console.aws.amazon.com/... for commercial regions (CodePipeline user guide,
-# approvals-json-format); China and GovCloud have their own consoles.
-CONSOLE_HOSTS_MAPPING = "ConsoleHosts"
-CONSOLE_HOSTS = {
-    "aws": "console.aws.amazon.com",
-    "aws-cn": "console.amazonaws.cn",
-    "aws-us-gov": "console.amazonaws-us-gov.com",
-}
 # The Lambda invoke action's UserParameters: which stack, and before or after ExecuteChangeSet.
 PHASE_BEFORE = "before"
 PHASE_AFTER = "after"
-
-
-def console_hosts_mapping() -> dict:
-    """The template's ``Mappings`` entry the console links read (``build_template`` adds it)."""
-    return {partition: {"Host": host} for partition, host in sorted(CONSOLE_HOSTS.items())}
+# ... or which step of review/steps.py (a test keeps these equal to review.steps.STEP_*).
+STEP_REVIEW = "review"
+STEP_CHECK = "check"
 
 
 def artifact_store(artifact_bucket, key_arn) -> ArtifactStore:
@@ -93,28 +95,40 @@ def pipeline_variables() -> list[VariableDeclaration]:
             for name in naming.PIPELINE_VARIABLES]
 
 
-def approval_custom_data(stack_name: str, change_set: str) -> str:
-    """What the approver reads in the e-mail and the console, before opening the change set.
+# The Review action's output variables the other actions read (review/steps.py OUT_*; a test
+# keeps them equal).
+REVIEW_SUMMARY = f"#{{{naming.REVIEW_NAMESPACE}.Summary}}"
+REVIEW_LINK = f"#{{{naming.REVIEW_NAMESPACE}.ReviewLink}}"
+# The review's summary never gets fewer characters than this (a stack name near 128 characters
+# with every commit variable at its longest still leaves more).
+MIN_SUMMARY = 60
 
-    Short on purpose: with the longest stack name (128), project (20) and every variable at its
-    longest (naming.PIPELINE_VARIABLE_MAX_LENGTHS) it resolves to fewer than MAX_CUSTOM_DATA characters.
+
+def approval_custom_data(stack_name: str) -> str:
+    """What the approver reads in the e-mail and the console: the review's one line, then the commit.
+
+    The review's summary comes first (risk, counts, replacements, data loss, broadening,
+    protection), so a cut-off e-mail preview still shows it. CodePipeline resolves
+    ``#{Review.Summary}`` before it shows the text; :func:`summary_budget` is what the summary may
+    take so that the resolved text stays within MAX_CUSTOM_DATA.
     """
     commit, author, subject = (f"#{{variables.{v}}}" for v in naming.PIPELINE_VARIABLES)
-    return f"Stack {stack_name}: review change set {change_set}. Commit {commit} by {author}: {subject}"
+    return f"{REVIEW_SUMMARY} | Stack {stack_name}, commit {commit} by {author}: {subject}"
 
 
-def change_set_console_url(stack_name: str, change_set: str) -> Sub:
-    """The change set in the CloudFormation console of the stack's partition, by names.
+def summary_budget(stack_name: str) -> int:
+    """How long the review's summary may be for ``stack_name``'s approval text to fit MAX_CUSTOM_DATA.
 
-    Names, not ARNs: both ARNs hold ids CloudFormation makes up when it creates the stack and the
-    change set, after this template is written, and CodePipeline has no variable for them. Both
-    names are letters, digits and hyphens (no URL encoding needed); CodePipeline replaces the
-    execution id variable before the link is shown. AWS documents no deep-link format, so whether
-    the change set page resolves names is a question for a real account (aws-fidelity notes, §2.8).
+    The rest of the text resolves to at most its length with every commit variable at its longest
+    (naming.PIPELINE_VARIABLE_MAX_LENGTHS, which the sync applies).
     """
-    return Sub("https://${Host}/cloudformation/home?region=${AWS::Region}"
-               f"#/stacks/changesets/changes?stackId={stack_name}&changeSetId={change_set}",
-               Host=FindInMap(CONSOLE_HOSTS_MAPPING, Ref("AWS::Partition"), "Host"))
+    rest = approval_custom_data(stack_name).replace(REVIEW_SUMMARY, "")
+    for name, longest in naming.PIPELINE_VARIABLE_MAX_LENGTHS.items():
+        rest = rest.replace(f"#{{variables.{name}}}", "x" * longest)
+    budget = MAX_CUSTOM_DATA - len(rest)
+    if budget < MIN_SUMMARY:
+        raise ValueError(f"stack name {stack_name!r} leaves the review summary only {budget} characters")
+    return budget
 
 
 def skip_unsynced_runs() -> BeforeEntryConditions:
@@ -147,14 +161,39 @@ def _action(name: str, category: str, provider: str, configuration: dict, run_or
                    Configuration=configuration, RunOrder=run_order, **extra)
 
 
+def _json(parameters: dict) -> str:
+    return json.dumps(parameters, sort_keys=True, separators=(",", ":"))
+
+
 def stack_policy_parameters(stack_name: str, phase: str) -> str:
     """The Lambda action's UserParameters (review/stack_policy.py reads them)."""
-    return json.dumps({"Phase": phase, "StackName": stack_name}, sort_keys=True, separators=(",", ":"))
+    return _json({"Phase": phase, "StackName": stack_name})
+
+
+def review_parameters(project: str, stack: LoadedStack) -> str:
+    """The Review action's UserParameters (review/steps.py ``review_step``).
+
+    The pipeline's name and the execution id let the step stop its own execution when the change
+    set is empty (the Lambda event names neither); ``SummaryMax`` keeps the approval text in bounds.
+    """
+    return _json({"Step": STEP_REVIEW, "StackName": stack.stack_name,
+                  "ChangeSetName": naming.change_set_name(project), "PipelineName": stack.pipeline_name,
+                  "ExecutionId": naming.EXECUTION_ID_VARIABLE,
+                  "SummaryMax": summary_budget(stack.stack_name)})
+
+
+def check_parameters(project: str, stack: LoadedStack) -> str:
+    """The stale guard's UserParameters: what the review saw, from its output variables."""
+    review = naming.REVIEW_NAMESPACE
+    return _json({"Step": STEP_CHECK, "StackName": stack.stack_name,
+                  "ChangeSetName": naming.change_set_name(project),
+                  "ChangeSetId": f"#{{{review}.ChangeSetId}}", "StackStatus": f"#{{{review}.StackStatus}}",
+                  "StackUpdated": f"#{{{review}.StackUpdated}}"})
 
 
 def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topic_arn,
                    function_name) -> list[Actions]:
-    """The Change stage's five actions, in RunOrder 1 to 5 (naming.CHANGE_ACTIONS)."""
+    """The Change stage's seven actions, in RunOrder 1 to 7 (naming.CHANGE_ACTIONS)."""
     settings = stack.settings
     change_set = naming.change_set_name(project)
     source = [InputArtifacts(Name=SOURCE_ARTIFACT)]
@@ -175,11 +214,19 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
     return [
         _action(naming.PLAN_ACTION, "Deploy", "CloudFormation", plan_configuration,
                 order[naming.PLAN_ACTION], InputArtifacts=source),
+        _action(naming.REVIEW_ACTION, "Invoke", "Lambda",
+                {"FunctionName": function_name, "UserParameters": review_parameters(project, stack)},
+                order[naming.REVIEW_ACTION], InputArtifacts=source, Namespace=naming.REVIEW_NAMESPACE),
+        # The review link: the console's page of this change set by its ARNs, which the review
+        # knows (review/render.py says why that page and not a stored one or a presigned URL).
         _action(naming.APPROVE_ACTION, "Approval", "Manual",
                 {"NotificationArn": topic_arn,
-                 "CustomData": approval_custom_data(stack.stack_name, change_set),
-                 "ExternalEntityLink": change_set_console_url(stack.stack_name, change_set)},
+                 "CustomData": approval_custom_data(stack.stack_name),
+                 "ExternalEntityLink": REVIEW_LINK},
                 order[naming.APPROVE_ACTION], TimeoutInMinutes=settings.approval_timeout_minutes),
+        _action(naming.CHECK_ACTION, "Invoke", "Lambda",
+                {"FunctionName": function_name, "UserParameters": check_parameters(project, stack)},
+                order[naming.CHECK_ACTION]),
         _action(naming.APPLY_POLICY_ACTION, "Invoke", "Lambda",
                 {"FunctionName": function_name,
                  "UserParameters": stack_policy_parameters(stack.stack_name, PHASE_BEFORE)},

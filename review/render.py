@@ -28,8 +28,10 @@ from urllib.parse import quote
 
 from review.assess import Review
 
-# The console's host per partition (generator/pipeline.py CONSOLE_HOSTS: a test keeps them equal;
-# this package cannot import the generator, or the function's zip would carry it).
+# The console's host per partition (F16; changegate/changesets.py CONSOLE_HOSTS, a test keeps them
+# equal: this package cannot import changegate, or the function's zip would carry it). AWS's own
+# approval notification links https://console.aws.amazon.com/... in commercial regions (CodePipeline
+# user guide, approvals-json-format); China and GovCloud have their own consoles.
 CONSOLE_HOSTS = {
     "aws": "console.aws.amazon.com",
     "aws-cn": "console.amazonaws.cn",

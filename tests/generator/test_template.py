@@ -102,15 +102,18 @@ def _change_actions(pipeline: dict) -> dict:
     return {a["Name"]: a for a in change["Actions"]}
 
 
-def test_change_stage_runs_plan_approve_policy_execute_verify_in_order(doc: dict) -> None:
+def test_change_stage_runs_plan_review_approve_check_policy_execute_verify_in_order(doc: dict) -> None:
     for pipeline in _stack_pipelines(doc).values():
         actions = _change_actions(pipeline)
         by_order = sorted(actions.values(), key=lambda a: a["RunOrder"])
-        assert [a["Name"] for a in by_order] == list(naming.CHANGE_ACTIONS)
-        assert [a["RunOrder"] for a in by_order] == [1, 2, 3, 4, 5]  # one at a time, none in parallel
+        assert [a["Name"] for a in by_order] == list(naming.CHANGE_ACTIONS) == [
+            "CreateChangeSet", "Review", "Approve", "CheckChangeSet", "ApplyStackPolicy", "ExecuteChangeSet",
+            "VerifyStackPolicy"]
+        assert [a["RunOrder"] for a in by_order] == [1, 2, 3, 4, 5, 6, 7]  # one at a time, none in parallel
         types = [(a["ActionTypeId"]["Category"], a["ActionTypeId"]["Provider"]) for a in by_order]
-        assert types == [("Deploy", "CloudFormation"), ("Approval", "Manual"), ("Invoke", "Lambda"),
-                         ("Deploy", "CloudFormation"), ("Invoke", "Lambda")]
+        assert types == [("Deploy", "CloudFormation"), ("Invoke", "Lambda"), ("Approval", "Manual"),
+                         ("Invoke", "Lambda"), ("Invoke", "Lambda"), ("Deploy", "CloudFormation"),
+                         ("Invoke", "Lambda")]
 
 
 def test_change_set_is_the_same_in_plan_and_execute_and_unique_per_execution(doc: dict) -> None:
@@ -122,9 +125,14 @@ def test_change_set_is_the_same_in_plan_and_execute_and_unique_per_execution(doc
         assert plan["ChangeSetName"] == execute["ChangeSetName"]
         assert plan["StackName"] == execute["StackName"]
         assert "#{codepipeline.PipelineExecutionId}" in plan["ChangeSetName"]
+        # The review and the stale guard read exactly that change set of that stack.
+        for step in (naming.REVIEW_ACTION, naming.CHECK_ACTION):
+            parameters = json.loads(actions[step]["Configuration"]["UserParameters"])
+            assert (parameters["ChangeSetName"], parameters["StackName"]) == (plan["ChangeSetName"],
+                                                                              plan["StackName"])
         approval = actions[naming.APPROVE_ACTION]["Configuration"]
-        assert plan["ChangeSetName"] in approval["CustomData"] and plan["StackName"] in approval["CustomData"]
-        assert plan["ChangeSetName"] in approval["ExternalEntityLink"]["Fn::Sub"][0]
+        assert approval["CustomData"].startswith("#{Review.Summary} | Stack " + plan["StackName"] + ", ")
+        assert approval["ExternalEntityLink"] == "#{Review.ReviewLink}"
         assert len(approval["CustomData"]) <= 500
 
 
@@ -200,7 +208,8 @@ def test_source_bucket_policy_denies_writes_by_anyone_but_the_sync(doc: dict) ->
     assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(deny["Action"])
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["SyncRole", "Arn"]}}}
     tls = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
-    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": False}}
+    # the string form Control Tower's CT.S3.PR.8 recognises (generator/buckets.py)
+    assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     bucket = doc["Resources"]["SourceBucket"]["Properties"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
     assert all(bucket["PublicAccessBlockConfiguration"].values())

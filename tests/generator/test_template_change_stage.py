@@ -80,6 +80,21 @@ def _skips(stage: dict, run: Run) -> bool:
     return False
 
 
+# A run variable of the model only: CloudFormation finds nothing to change for this run's change set.
+EMPTY = "_empty"
+
+
+def _step(config: dict) -> str | None:
+    try:
+        return json.loads(config.get("UserParameters", "{}")).get("Step")
+    except ValueError:
+        return None
+
+
+def config_value(parameters: dict, key: str) -> str:
+    return parameters[key]
+
+
 def simulate(props: dict, run_variables: list[dict[str, str]]) -> list[Run]:
     """Run queued executions (in order) of one pipeline; return each run with what it saw."""
     defaults = {v["Name"]: v["DefaultValue"] for v in props.get("Variables", [])}
@@ -114,6 +129,28 @@ def simulate(props: dict, run_variables: list[dict[str, str]]) -> list[Run]:
             elif kind == ("Deploy", "CloudFormation") and config["ActionMode"] == "CHANGE_SET_REPLACE":
                 change_sets.add(_resolve(config["ChangeSetName"], run))
                 run.seen["planned"] = True
+            elif kind == ("Invoke", "Lambda") and _step(config) == "review":
+                name = _resolve(config_value(json.loads(config["UserParameters"]), "ChangeSetName"), run)
+                run.seen["reviewed"] = name in change_sets
+                if run.variables.get(EMPTY):
+                    # review/steps.py: the empty change set is deleted, then StopPipelineExecution
+                    # (abandon=False): "waits to stop the execution until all in-progress actions
+                    # are completed ... The stage unlocks after the actions are complete"
+                    # (pipelines-stop). This action completes; no later action starts.
+                    change_sets.discard(name)
+                    run.seen["stopped"] = "No changes"
+                    del locks[run.stage]
+                    run.stage, run.inside = len(stages), False
+                    moved = True
+                    continue
+            elif kind == ("Invoke", "Lambda") and _step(config) == "check":
+                name = _resolve(config_value(json.loads(config["UserParameters"]), "ChangeSetName"), run)
+                run.seen["fresh at check"] = name in change_sets
+                if name not in change_sets:  # the stale guard fails the action and the execution
+                    del locks[run.stage]
+                    run.stage, run.inside = len(stages), False
+                    moved = True
+                    continue
             elif kind == ("Deploy", "CloudFormation") and config["ActionMode"] == "CHANGE_SET_EXECUTE":
                 name = _resolve(config["ChangeSetName"], run)
                 run.seen["change set at execution"] = name in change_sets
@@ -187,6 +224,23 @@ def test_change_stage_is_the_only_stage_after_source(doc: dict) -> None:
         assert "BeforeEntry" not in props["Stages"][0]
 
 
+# ---- issue 11 item 3: an empty change set asks nobody, and the next execution proceeds ----
+
+def test_an_empty_change_set_stops_before_the_approval_and_the_next_run_proceeds(doc: dict) -> None:
+    for props in _stack_pipelines(doc):
+        empty, changed = simulate(props, [{**SYNCED, EMPTY: "1"}, SYNCED_2])
+        assert empty.seen == {"planned": True, "reviewed": True, "stopped": "No changes"}, empty.seen
+        assert "approved" not in empty.seen and "change set at approval" not in empty.seen
+        assert changed.seen["approved"] and changed.seen["fresh at check"] is True
+        assert changed.seen["change set at execution"] is True
+
+
+def test_every_execution_is_reviewed_and_checked_before_it_executes(doc: dict) -> None:
+    for props in _stack_pipelines(doc):
+        for run in simulate(props, [SYNCED, SYNCED_2, SYNCED]):
+            assert run.seen["reviewed"] is True and run.seen["fresh at check"] is True, run.seen
+
+
 # ---- item 3: runs the sync did not start reach no approver ----
 
 def test_a_run_without_the_sync_variables_skips_the_change_stage(doc: dict) -> None:
@@ -221,42 +275,45 @@ def test_every_value_the_sync_sends_enters_the_stage(doc: dict, commit: str) -> 
 
 # ---- F15: the approval text after resolution ----
 
-def test_approval_text_fits_with_the_longest_names_and_values() -> None:
-    project = "p" * 20
-    assert naming.PROJECT_RE.match(project)
-    stack_name = "S" + "s" * (naming.MAX_STACK_NAME - 1)  # an adopted stack may use all 128
-    text = pipeline.approval_custom_data(stack_name, naming.change_set_name(project))
+def _resolve_review(text: str, outputs: dict[str, str]) -> str:
+    return re.sub(r"#\{Review\.([A-Za-z0-9@_-]+)\}", lambda m: outputs[m.group(1)], text)
+
+
+@pytest.mark.parametrize("stack_name", ["acme-network", "S" + "s" * (naming.MAX_STACK_NAME - 1)])
+def test_approval_text_fits_with_the_longest_summary_names_and_values(stack_name: str) -> None:
+    """The review's summary gets exactly what is left of MAX_CUSTOM_DATA (an adopted stack may use 128)."""
+    text = pipeline.approval_custom_data(stack_name)
+    budget = pipeline.summary_budget(stack_name)
+    assert budget >= pipeline.MIN_SUMMARY
     longest = Run("f" * naming.EXECUTION_ID_LENGTH,
                   {name: "v" * n for name, n in naming.PIPELINE_VARIABLE_MAX_LENGTHS.items()})
     assert set(naming.PIPELINE_VARIABLE_MAX_LENGTHS) == set(naming.PIPELINE_VARIABLES)
-    resolved = _resolve(text, longest)
+    resolved = _resolve_review(_resolve(text, longest), {"Summary": "r" * budget})
     assert "#{" not in resolved
-    assert len(resolved) <= pipeline.MAX_CUSTOM_DATA, len(resolved)
+    assert len(resolved) == pipeline.MAX_CUSTOM_DATA, len(resolved)  # not one character more, nor wasted
+    assert resolved.startswith("r" * budget + " | Stack " + stack_name + ", commit ")
 
 
-def test_generated_approval_text_names_stack_change_set_and_commit(doc: dict) -> None:
+def test_generated_approval_text_is_the_review_then_the_commit(doc: dict) -> None:
     for props in _stack_pipelines(doc):
-        approve = next(a for a in props["Stages"][1]["Actions"] if a["Name"] == naming.APPROVE_ACTION)
-        text = approve["Configuration"]["CustomData"]
+        actions = {a["Name"]: a for a in props["Stages"][1]["Actions"]}
+        text = actions[naming.APPROVE_ACTION]["Configuration"]["CustomData"]
         assert len(text) <= 1000  # ActionConfigurationValue, before resolution
+        assert text.startswith("#{Review.Summary} ")
         for variable in naming.PIPELINE_VARIABLES:
             assert f"#{{variables.{variable}}}" in text
+        # the review is told the budget of this stack's text
+        review = json.loads(actions[naming.REVIEW_ACTION]["Configuration"]["UserParameters"])
+        assert review["SummaryMax"] == pipeline.summary_budget(review["StackName"])
+        assert actions[naming.REVIEW_ACTION]["Namespace"] == naming.REVIEW_NAMESPACE
 
 
-# ---- F16: console links per partition ----
+# ---- F16: the review link ----
 
-@pytest.mark.parametrize(("partition", "host"), [("aws", "console.aws.amazon.com"),
-                                                 ("aws-cn", "console.amazonaws.cn"),
-                                                 ("aws-us-gov", "console.amazonaws-us-gov.com")])
-def test_console_link_uses_the_partitions_console(doc: dict, partition: str, host: str) -> None:
+def test_review_link_is_the_reviews_console_link(doc: dict) -> None:
+    """The review step builds the link from the change set's ARN, so the partition's console host and
+    both ARNs are in it (review/render.py console_link; tests/review/test_assess.py checks it)."""
     for props in _stack_pipelines(doc):
         approve = next(a for a in props["Stages"][1]["Actions"] if a["Name"] == naming.APPROVE_ACTION)
-        text, variables = approve["Configuration"]["ExternalEntityLink"]["Fn::Sub"]
-        mapping, key, attribute = variables["Host"]["Fn::FindInMap"]
-        assert key == {"Ref": "AWS::Partition"}
-        resolved_host = doc["Mappings"][mapping][partition][attribute]
-        url = text.replace("${Host}", resolved_host).replace("${AWS::Region}", "cn-north-1")
-        assert url.startswith(f"https://{host}/cloudformation/home?region=cn-north-1#/stacks/changesets/")
-        plan = next(a for a in props["Stages"][1]["Actions"] if a["Name"] == naming.PLAN_ACTION)
-        assert f"stackId={plan['Configuration']['StackName']}&" in url
-        assert url.endswith(f"changeSetId={plan['Configuration']['ChangeSetName']}")
+        assert approve["Configuration"]["ExternalEntityLink"] == "#{Review.ReviewLink}"
+    assert "Mappings" not in doc  # no template-side host lookup any more

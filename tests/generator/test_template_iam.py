@@ -151,25 +151,33 @@ def test_function_code_is_the_review_package_in_the_staging_bucket(doc: dict) ->
 def test_function_role_is_least_privilege(doc: dict) -> None:
     allowed = _allowed(doc, "StackPolicyRole")
     assert allowed == {
+        "cloudformation:DeleteChangeSet": MANAGED_STACKS,  # empty change sets, after the review
+        "cloudformation:DescribeChangeSet": MANAGED_STACKS,  # the review and the stale guard
         "cloudformation:DescribeStacks": MANAGED_STACKS,
         "cloudformation:GetStackPolicy": MANAGED_STACKS,
         "cloudformation:SetStackPolicy": MANAGED_STACKS,
         # no resource-level permission for job results
         "codepipeline:PutJobFailureResult": ["*"],
         "codepipeline:PutJobSuccessResult": ["*"],
+        # the review stops its own execution when the change set is empty: stack pipelines only
+        "codepipeline:StopPipelineExecution": [
+            "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:acme-*"],
         "logs:CreateLogStream": ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
-                                 "/aws/lambda/acme-changegate-stack-policy:log-stream:*"],
+                                 "/aws/lambda/acme-changegate-steps:log-stream:*"],
         "logs:PutLogEvents": ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
-                              "/aws/lambda/acme-changegate-stack-policy:log-stream:*"],
+                              "/aws/lambda/acme-changegate-steps:log-stream:*"],
     }
     denies = [s for s in _statements(doc["Resources"]["StackPolicyRole"]) if s["Effect"] == "Deny"]
     assert [_text(r) for s in denies for r in s["Resource"]] == [
-        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/acme-pipelines/*"]
+        "arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/acme-pipelines/*",
+        # acme-* also matches the sync pipeline: the function never stops it
+        "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:acme-sync"]
+    assert [s["Action"] for s in denies] == [["cloudformation:*"], ["codepipeline:*"]]
 
 
 def test_only_the_pipeline_role_invokes_the_function_and_only_it(doc: dict) -> None:
     function_arn = ("arn:${AWS::Partition}:lambda:${AWS::Region}:${AWS::AccountId}:function:"
-                    "acme-changegate-stack-policy")
+                    "acme-changegate-steps")
     for name, resource in doc["Resources"].items():
         if resource["Type"] not in ("AWS::IAM::Role", "AWS::IAM::ManagedPolicy"):
             continue
@@ -182,7 +190,7 @@ def test_only_the_pipeline_role_invokes_the_function_and_only_it(doc: dict) -> N
     assert [_text(r) for r in deny["Resource"]] == [function_arn]
     iam_deny = next(s for s in _statements(doc["Resources"]["CloudFormationExecutionRole"])
                     if s["Sid"] == "NeverChangeChangegateIam")
-    assert any(_text(r).endswith(":role/acme-changegate-stack-policy") for r in iam_deny["Resource"])
+    assert any(_text(r).endswith(":role/acme-changegate-steps") for r in iam_deny["Resource"])
 
 
 def test_policy_actions_read_the_stack_source_and_name_the_stack(doc: dict) -> None:

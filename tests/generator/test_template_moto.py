@@ -75,9 +75,9 @@ def test_bootstrap_stack_creates_in_moto(aws, tmp_path: Path) -> None:
     assert [r["RoleName"] for r in attached["PolicyRoles"]] == ["PlatformApprovers"]
 
     # The stack-policy function, its role and its code from the staging bucket.
-    function = aws.client("lambda").get_function(FunctionName="acme-changegate-stack-policy")
-    assert function["Configuration"]["Handler"] == "review.stack_policy.handler"
-    assert function["Configuration"]["Role"].endswith(":role/acme-changegate-stack-policy")
+    function = aws.client("lambda").get_function(FunctionName="acme-changegate-steps")
+    assert function["Configuration"]["Handler"] == "review.steps.handler"
+    assert function["Configuration"]["Role"].endswith(":role/acme-changegate-steps")
     assert function["Configuration"]["CodeSha256"]
     assert {"StackPolicyFunction", "StackPolicyRole", "StackPolicyLogGroup"} <= set(created)
 

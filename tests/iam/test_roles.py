@@ -451,6 +451,34 @@ def test_change_function_sets_stack_policies_on_managed_stacks_only(s: Setup) ->
                    s.stack_arn(naming.stack_name(OTHER_PROJECT, "x")))
 
 
+def test_change_function_reviews_and_stops_only_stack_pipeline_executions(s: Setup) -> None:
+    """Issue 11: the Review step reads change sets, deletes empty ones and stops its own execution;
+    the stale guard reads them too. Only on managed stacks and stack pipelines."""
+    if "change-function" not in s.jobs:
+        pytest.fail("no Change-stage function in the template")
+    function = s.principal("change-function")
+    for stack in s.stacks.values():
+        for action in ("cloudformation:DescribeChangeSet", "cloudformation:DeleteChangeSet"):
+            assert allowed(s.world, function, action, s.stack_arn(stack)), f"{action} {stack}"
+    assert verdict(s.world, function, "cloudformation:DeleteChangeSet", s.stack_arn(s.bootstrap)) \
+        is Decision.EXPLICIT_DENY
+    assert not allowed(s.world, function, "cloudformation:DeleteChangeSet",
+                       s.stack_arn(naming.stack_name(OTHER_PROJECT, "x")))
+    stack_pipeline = s.pipeline_arn(naming.pipeline_name(s.project, s.folder))
+    assert allowed(s.world, function, "codepipeline:StopPipelineExecution", stack_pipeline)
+    assert verdict(s.world, function, "codepipeline:StopPipelineExecution",
+                   s.pipeline_arn(naming.sync_pipeline_name(s.project))) is Decision.EXPLICIT_DENY
+    assert not allowed(s.world, function, "codepipeline:StopPipelineExecution",
+                       s.pipeline_arn(naming.pipeline_name(OTHER_PROJECT, "x")))
+    for action in ("codepipeline:StartPipelineExecution", "codepipeline:PutApprovalResult",
+                   "codepipeline:UpdatePipeline"):
+        assert not allowed(s.world, function, action, stack_pipeline), action
+    # the sync pipeline's deny is what keeps it out: without it acme-* would let the function stop it
+    unguarded = s.world.without(function, "Deny", "codepipeline:StopPipelineExecution")
+    assert allowed(unguarded, function, "codepipeline:StopPipelineExecution",
+                   s.pipeline_arn(naming.sync_pipeline_name(s.project)))
+
+
 # ------------------------------------------------------------------ termination protection (SSM, EventBridge)
 
 def test_protection_role_protects_managed_stacks_only(s: Setup) -> None:

@@ -43,3 +43,18 @@ def test_names_shared_with_the_generator_agree() -> None:
     assert stack_policy.CONFIG_ENTRY == naming.ARCHIVE_CONFIG
     assert stack_policy.PHASE_BEFORE == pipeline.PHASE_BEFORE
     assert stack_policy.PHASE_AFTER == pipeline.PHASE_AFTER
+
+
+def test_the_steps_the_template_names_are_the_steps_the_function_runs() -> None:
+    from review import render, steps
+
+    assert (pipeline.STEP_REVIEW, pipeline.STEP_CHECK) == (steps.STEP_REVIEW, steps.STEP_CHECK)
+    # every #{Review.X} the template reads is an output the review step writes
+    namespace = naming.REVIEW_NAMESPACE
+    used = {pipeline.REVIEW_SUMMARY, pipeline.REVIEW_LINK, f"#{{{namespace}.ChangeSetId}}",
+            f"#{{{namespace}.StackStatus}}", f"#{{{namespace}.StackUpdated}}"}
+    assert used <= {f"#{{{namespace}.{name}}}" for name in steps.OUTPUTS}
+    from changegate import changesets
+
+    assert render.CONSOLE_HOSTS == changesets.CONSOLE_HOSTS
+    assert "review/steps.py" in function_entries()
