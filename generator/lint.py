@@ -220,7 +220,7 @@ def _rc_policy_problem(data: dict, relpath: str, root: Path) -> Problem | None:
             continue  # an option cfn-lint does not know: its own check names the typo
         if key not in RC_PATH_OPTIONS:
             return error(relpath, "cfnlintrc-option-refused",
-                         f"{raw_key}: changegate does not accept this cfn-lint option in a "
+                         "changegate does not accept this cfn-lint option in a "
                          "repository .cfnlintrc (it chooses the templates, their parameters and "
                          "the output itself)",
                          key=str(raw_key),
@@ -234,7 +234,7 @@ def _rc_policy_problem(data: dict, relpath: str, root: Path) -> Problem | None:
             target = (root / str(value)).resolve() if isinstance(value, str) else None
             if target is None or Path(str(value)).is_absolute() or not target.is_relative_to(owned):
                 return error(relpath, "cfnlintrc-loads-code",
-                             f"{where}: {value!r} is outside {RC_OWNED_FOLDER}/; {key} loads "
+                             f"{value!r} is outside {RC_OWNED_FOLDER}/; {key} loads "
                              + ("Python code" if key == "append_rules" else "rules or schemas")
                              + " into cfn-lint, which runs in CI and inside the sync, so only "
                              "files the owners protect may be named",
@@ -245,7 +245,7 @@ def _rc_policy_problem(data: dict, relpath: str, root: Path) -> Problem | None:
             exists = target.is_dir() if kind == "directory" else target.is_file()
             if not exists:
                 return error(relpath, "cfnlintrc-loads-code",
-                             f"{where}: {value!r} is not a {kind} under {RC_OWNED_FOLDER}/"
+                             f"{value!r} is not a {kind} under {RC_OWNED_FOLDER}/"
                              + (" (cfn-lint would import a name that is not a directory as a "
                                 "Python module, from wherever Python finds it)"
                                 if key == "append_rules" else ""),
