@@ -42,5 +42,12 @@ def gate_problems(template: Mapping, raw: bytes, relpath: str, stack: str, stack
                                                  config.deploying_account(),
                                                  config.allowed_service_tokens))
     problems.extend(protected_name_problems(template, raw, relpath, stack, config, resolver,
-                                            protected_patterns(config.project, config.approvers)))
+                                            protected_patterns(config.project, config.approvers,
+                                                               _existing_arns(config))))
     return problems
+
+
+def _existing_arns(config: PipelinesConfig) -> tuple[str, ...]:
+    """The existing topic and connection changegate uses instead of creating its own."""
+    return tuple(arn for arn in (config.notifications.topic_arn, config.repository.connection_arn)
+                 if arn)

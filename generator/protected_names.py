@@ -33,7 +33,8 @@ Pattern = tuple[bytes, re.Pattern, str, bool]
 
 
 @lru_cache(maxsize=8)
-def protected_patterns(project: str, approvers: tuple[str, ...]) -> list[Pattern]:
+def protected_patterns(project: str, approvers: tuple[str, ...],
+                       existing: tuple[str, ...] = ()) -> list[Pattern]:
     """(text to look for in the raw template, pattern of a property value, what it names,
     whether it counts only in IAM resources)."""
     bootstrap = naming.bootstrap_stack_name(project)
@@ -53,13 +54,20 @@ def protected_patterns(project: str, approvers: tuple[str, ...]) -> list[Pattern
         text = f"{bootstrap}-{logical_id}"
         named.append((text, re.compile(re.escape(text), re.IGNORECASE),
                       f"the bootstrap stack's {logical_id}"))
-    patterns = [(text.encode(), pattern, what, False) for text, pattern, what in named]
+    for arn in existing:  # an existing topic or connection the owners configured
+        named.append((arn, re.compile(re.escape(arn)), f"changegate's {arn.split(':')[2]} {arn}"))
+    # IAM names are unique regardless of case ("PlatformApprovers" and "platformapprovers" are
+    # one role), so every pattern ignores case, as the search of the raw text does
+    patterns = [(text.encode(), re.compile(pattern.pattern, re.IGNORECASE), what, False)
+                for text, pattern, what in named]
     for arn in approvers:
         # the ARN anywhere; the bare name only in IAM resources (a tag value may say "Admins")
         name = arn.rsplit("/", 1)[-1]
-        patterns.append((arn.encode(), re.compile(re.escape(arn)), f"the approver {arn}", False))
+        patterns.append((arn.encode(), re.compile(re.escape(arn), re.IGNORECASE),
+                         f"the approver {arn}", False))
         patterns.append((name.encode(), re.compile(
-            f"(?<![{_NAME_CHARS}]){re.escape(name)}(?![{_NAME_CHARS}])"), f"the approver {arn}", True))
+            f"(?<![{_NAME_CHARS}]){re.escape(name)}(?![{_NAME_CHARS}])", re.IGNORECASE),
+            f"the approver {arn}", True))
     return patterns
 
 

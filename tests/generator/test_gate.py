@@ -142,3 +142,26 @@ def test_include_is_never_judged_as_a_macro_and_a_nested_transform_is_found():
     problems = transform_problems(template, "t.yaml", "app", (), may_transform=True)
     assert [(p.check, p.key) for p in problems] == [
         ("transform-not-allowed", "Resources.A.Properties.Tags[0].Value.Fn::Transform")]
+
+
+def test_names_are_matched_regardless_of_case_and_existing_topics_are_protected():
+    from generator.config import Notifications, PipelinesConfig, Repository
+    from generator.protected_names import protected_name_problems, protected_patterns
+
+    topic = "arn:aws:sns:eu-west-1:111122223333:existing-approvals"
+    config = PipelinesConfig(path=Path("pipelines/config.yaml"), project="demo",
+                             repository=Repository("acme/infrastructure"),
+                             notifications=Notifications(topic_arn=topic),
+                             approvers=("arn:aws:iam::111122223333:role/PlatformApprovers",))
+    template = {"Resources": {
+        "Join": {"Type": "AWS::IAM::Policy", "Properties": {
+            "PolicyName": "p", "Roles": ["platformapprovers"]}},
+        "Hijack": {"Type": "AWS::SNS::TopicPolicy", "Properties": {"Topics": [topic]}},
+        "Fine": {"Type": "AWS::IAM::Role", "Properties": {"RoleName": "platformapprovers-old"}}}}
+    raw = repr(template).encode()
+    problems = protected_name_problems(
+        template, raw, "t.yaml", "app", config, Resolver(template),
+        protected_patterns("demo", config.approvers, (topic,)))
+    assert [(p.check, p.key) for p in problems] == [
+        ("touches-changegate", "Resources.Join.Properties.Roles[0]"),
+        ("touches-changegate", "Resources.Hijack.Properties.Topics[0]")]
