@@ -48,6 +48,7 @@ def gate_problems(template: Mapping, raw: bytes, relpath: str, stack: str, stack
 
 
 def _existing_arns(config: PipelinesConfig) -> tuple[str, ...]:
-    """The existing topic and connection changegate uses instead of creating its own."""
-    return tuple(arn for arn in (config.notifications.topic_arn, config.repository.connection_arn)
-                 if arn)
+    """The existing approval topic changegate uses instead of creating one (its policy decides
+    who may announce approvals). An existing connection is not listed: other pipelines of the
+    account may share it by design."""
+    return (config.notifications.topic_arn,) if config.notifications.topic_arn else ()
