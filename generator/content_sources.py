@@ -52,10 +52,12 @@ class Source:
     uri_version: bool = False
     local: bool = True
     image: bool = False  # a container image URI, pinned by digest
+    folder: bool = False  # a local path may name a folder (code), not only a file
 
 
-_LAMBDA = dict(bucket="S3Bucket", key="S3Key", version="S3ObjectVersion")
+_LAMBDA = dict(bucket="S3Bucket", key="S3Key", version="S3ObjectVersion", folder=True)
 _SAM = dict(bucket="Bucket", key="Key", version="Version", uri_version=True)
+_SAM_CODE = dict(_SAM, folder=True)
 _VERSIONED = dict(bucket="Bucket", key="Key", version="Version")
 SOURCES: tuple[Source, ...] = (
     # "TemplateURL ... The URL must point to a template that's located in an Amazon S3 bucket";
@@ -64,9 +66,9 @@ SOURCES: tuple[Source, ...] = (
     Source("AWS::Lambda::Function", ("Code",), **_LAMBDA),
     Source("AWS::Lambda::Function", ("Code", "ImageUri"), local=False, image=True),
     Source("AWS::Lambda::LayerVersion", ("Content",), **_LAMBDA),
-    Source("AWS::Serverless::Function", ("CodeUri",), **_SAM),
+    Source("AWS::Serverless::Function", ("CodeUri",), **_SAM_CODE),
     Source("AWS::Serverless::Function", ("ImageUri",), local=False, image=True),
-    Source("AWS::Serverless::LayerVersion", ("ContentUri",), **_SAM),
+    Source("AWS::Serverless::LayerVersion", ("ContentUri",), **_SAM_CODE),
     Source("AWS::Serverless::Api", ("DefinitionUri",), **_SAM),
     Source("AWS::Serverless::HttpApi", ("DefinitionUri",), **_SAM),
     Source("AWS::Serverless::StateMachine", ("DefinitionUri",), **_SAM),
@@ -82,7 +84,7 @@ SOURCES: tuple[Source, ...] = (
     Source("AWS::AppSync::FunctionConfiguration", ("ResponseMappingTemplateS3Location",)),
     Source("AWS::AppSync::FunctionConfiguration", ("CodeS3Location",)),
     Source("AWS::ElasticBeanstalk::ApplicationVersion", ("SourceBundle",),
-           bucket="S3Bucket", key="S3Key"),
+           bucket="S3Bucket", key="S3Key", folder=True),
     Source("AWS::Glue::Job", ("Command", "ScriptLocation")),
     # registering a resource type or module runs its handler code for every stack that uses it
     Source("AWS::CloudFormation::ResourceVersion", ("SchemaHandlerPackage",), local=False),
@@ -177,7 +179,7 @@ class _Checker:
             self._mapping(source, value, path)
             return
         if isinstance(value, Mapping) and not ({"Ref", "Fn::Sub", "Fn::Join"} & set(value)):
-            if source.type == "AWS::Lambda::Function" and source.path == ("Code",):
+            if source.type == "AWS::Lambda::Function" and {"ZipFile", "ImageUri"} & set(value):
                 return  # ZipFile (inline code, in the template) or ImageUri (its own entry)
             if source.type == "AWS::Serverless::Application":
                 self._report("content-outside-repository", path,
@@ -276,15 +278,16 @@ class _Checker:
         relative = Path(unquote(text))
         target = (self.stack_dir / relative).resolve()
         folder = self.stack_dir.resolve()
-        if relative.is_absolute() or not target.is_relative_to(folder) or target == folder:
+        if relative.is_absolute() or not target.is_relative_to(folder):
             self._report("content-outside-stack-folder", path,
                          f"{text!r} leaves the stack's folder (stacks/{self.stack}/): only files "
                          "inside it are packaged with the stack and reviewed with it",
                          f"move the file into stacks/{self.stack}/ and give its path relative "
                          "to that folder")
-        elif not target.exists():
+        elif not (target.is_file() or (source.folder and target.is_dir())):
             self._report("content-file-missing", path,
-                         f"{text!r} does not exist in stacks/{self.stack}/",
+                         f"{text!r} is not a file in stacks/{self.stack}/"
+                         + (" (nor a folder)" if source.folder else ""),
                          "add the file, or fix the path (relative to the stack's folder)")
 
     def codebuild(self, properties: Mapping, base: tuple) -> None:

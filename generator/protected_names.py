@@ -139,6 +139,8 @@ def _trust_problems(template: Mapping, resources: Mapping, relpath: str, stack: 
             else:
                 continue
             for value in principals:
+                if _names_local_resource(value, resources):
+                    continue  # a role or user of this template: this account
                 found = _trust_finding(value, resolver, deploying_account,
                                        has_condition=bool(statement.get("Condition")))
                 if found is None:
@@ -175,3 +177,17 @@ def _trust_finding(value: Any, resolver: Resolver, deploying_account: str | None
             + ("" if deploying_account is None else f", not the deploying account {deploying_account}")
             + ": principals there can assume it", "make sure this cross-account trust is "
             "intended (and limit it with sts:ExternalId or aws:PrincipalOrgID)")
+
+
+def _names_local_resource(value: Any, resources: Mapping) -> bool:
+    """``Fn::GetAtt X.Arn`` or ``Ref X`` of a resource in the same template."""
+    if not isinstance(value, Mapping) or len(value) != 1:
+        return False
+    (function, argument), = value.items()
+    if function == "Ref":
+        return isinstance(argument, str) and argument in resources
+    if function == "Fn::GetAtt":
+        target = argument.split(".")[0] if isinstance(argument, str) else (
+            argument[0] if isinstance(argument, list) and argument else None)
+        return isinstance(target, str) and target in resources
+    return False

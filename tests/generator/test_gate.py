@@ -165,3 +165,33 @@ def test_names_are_matched_regardless_of_case_and_existing_topics_are_protected(
     assert [(p.check, p.key) for p in problems] == [
         ("touches-changegate", "Resources.Join.Properties.Roles[0]"),
         ("touches-changegate", "Resources.Hijack.Properties.Topics[0]")]
+
+
+def test_local_paths_files_and_folders(tmp_path):
+    (tmp_path / "src").mkdir()
+    (tmp_path / "child.yaml").write_text("Resources: {}\n")
+    template = {"Resources": {
+        "Code": {"Type": "AWS::Lambda::Function", "Properties": {"Code": "src"}},
+        "Whole": {"Type": "AWS::Serverless::Function", "Properties": {"CodeUri": "."}},
+        "Child": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "child.yaml"}},
+        "Dir": {"Type": "AWS::CloudFormation::Stack", "Properties": {"TemplateURL": "src"}},
+        "Choice": {"Type": "AWS::Lambda::Function", "Properties": {"Code": {"Fn::If": [
+            "C", {"S3Bucket": "attacker", "S3Key": "x.zip"}, {"ZipFile": "pass"}]}}}}}
+    assert check(template, tmp_path) == [
+        ("content-file-missing", "Resources.Dir.Properties.TemplateURL"),
+        ("content-not-resolvable", "Resources.Choice.Properties.Code")]
+
+
+def test_a_role_trusting_a_role_of_the_same_template_is_not_reported():
+    from generator.protected_names import _trust_problems
+
+    template = {"Resources": {
+        "Caller": {"Type": "AWS::IAM::Role", "Properties": {}},
+        "Target": {"Type": "AWS::IAM::Role", "Properties": {"AssumeRolePolicyDocument": {
+            "Statement": [{"Effect": "Allow", "Action": "sts:AssumeRole",
+                           "Principal": {"AWS": [{"Fn::GetAtt": ["Caller", "Arn"]},
+                                                 {"Fn::GetAtt": ["Elsewhere", "Arn"]}]}}]}}}}}
+    problems = _trust_problems(template, template["Resources"], "t.yaml", "app",
+                               Resolver(template), "111122223333")
+    assert [(p.severity.value, p.key) for p in problems] == [
+        ("warning", "Resources.Target.Properties.AssumeRolePolicyDocument.Statement[0].Principal.AWS")]
