@@ -149,3 +149,27 @@ def test_the_metadata_names_are_the_ones_the_sync_writes():
     from sync import state
 
     assert (origin.META_SHA256, origin.META_COMMIT) == (state.META_SHA256, state.META_COMMIT)
+
+
+def test_the_generated_template_matches_what_origin_reads():
+    """The sync's CodeBuild project runs as the role origin trusts, and every stack pipeline's Source
+    action is the S3 action whose S3Bucket/S3ObjectKey origin reads (the example repository)."""
+    from pathlib import Path
+
+    from generator.naming import CHANGE_STAGE, SOURCE_ACTION_NAME, SOURCE_STAGE
+    from generator.template import build_template
+    from generator.validate import validate_repository
+
+    report = validate_repository(Path(__file__).resolve().parents[2], lint=False)
+    resources = build_template(report.config, report.stacks).to_dict()["Resources"]
+    projects = [r for r in resources.values() if r["Type"] == "AWS::CodeBuild::Project"]
+    assert len(projects) == 1
+    role = resources[projects[0]["Properties"]["ServiceRole"]["Fn::GetAtt"][0]]
+    assert role["Properties"]["RoleName"] == sync_identity(report.config.project, ACCOUNT).role_name
+    pipelines = [r for r in resources.values() if r["Type"] == "AWS::CodePipeline::Pipeline"
+                 and [s["Name"] for s in r["Properties"]["Stages"]][:2] == [SOURCE_STAGE, CHANGE_STAGE]]
+    assert pipelines
+    for pipeline in pipelines:
+        action = pipeline["Properties"]["Stages"][0]["Actions"][0]
+        assert (action["Name"], action["ActionTypeId"]["Provider"]) == (SOURCE_ACTION_NAME, "S3")
+        assert {"S3Bucket", "S3ObjectKey"} <= set(action["Configuration"])
