@@ -11,12 +11,14 @@ from __future__ import annotations
 import logging
 import unicodedata
 from dataclasses import dataclass
+from email.header import Header
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from generator import naming
 from sync.git import CommitInfo
+from sync.state import META_AUTHOR, META_SUBJECT
 
 log = logging.getLogger(__name__)
 
@@ -64,6 +66,22 @@ def variable_value(text: str | None, limit: int = MAX_VARIABLE_VALUE) -> str:
 
 def _utf16_len(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
+
+
+def commit_metadata(commit: CommitInfo) -> dict[str, str]:
+    """Author and subject as object metadata: the values the variables carry, RFC 2047 when not ASCII.
+
+    S3 user metadata travels in HTTP headers: "Amazon S3 stores user-defined metadata keys in
+    lowercase" and non-ASCII values must be encoded (RFC 2047) (Amazon S3 user guide,
+    UsingMetadata). The caps of the variables keep both well inside the 2 KB of user metadata.
+    """
+    metadata = {}
+    for key, name, text in ((META_AUTHOR, "CommitAuthor", commit.author),
+                            (META_SUBJECT, "CommitSubject", commit.subject)):
+        if text:
+            value = variable_value(text, naming.PIPELINE_VARIABLE_MAX_LENGTHS[name])
+            metadata[key] = value if value.isascii() else Header(value, "utf-8").encode()
+    return metadata
 
 
 def pipeline_variables(commit: CommitInfo) -> list[dict[str, str]]:

@@ -61,7 +61,7 @@ from generator.validate import ValidationReport, validate_repository
 from sync import worktree
 from sync.archive import Archive, stack_archive
 from sync.git import CommitInfo, Git, rollback_refusals
-from sync.pipelines import REDEPLOY_HINT, PipelineMissing, start_pipeline
+from sync.pipelines import REDEPLOY_HINT, PipelineMissing, commit_metadata, start_pipeline
 from sync.plan import Plan, classify, resolve_unknown
 from sync.state import (
     ABSENT_CODES,
@@ -224,7 +224,7 @@ def _attempt(git: Git, s3: Any, codepipeline: Any, options: SyncOptions, commit:
         return report
 
     records = {f: r for f, r in plan.records.items() if f in local or f in plan.removed}
-    _upload(s3, options, local, plan.to_upload, commit.id, records, disabled, remote, report,
+    _upload(s3, options, local, plan.to_upload, commit, records, disabled, remote, report,
             progress("uploading", len(plan.to_upload)) if progress and plan.to_upload else None)
     _delete(s3, options, plan.removed, records, remote, report)
     uploaded_to_start = [f for f in to_start if f in report.uploaded]
@@ -436,13 +436,16 @@ class _Lost(Exception):
 
 
 def _upload(s3: Any, options: SyncOptions, local: dict[str, Archive], folders: list[str],
-            commit: str | None, records: dict[str, StackRecord], disabled: Collection[str],
+            commit: CommitInfo, records: dict[str, StackRecord], disabled: Collection[str],
             remote: RemoteState, report: SyncReport, progress: Callable[[str], None] | None) -> None:
+    about_commit = commit_metadata(commit)
+
     def put(folder: str) -> dict | Exception:
         archive = local[folder]
         metadata = {META_SHA256: archive.sha256}
-        if commit:
-            metadata[META_COMMIT] = commit
+        if commit.id:
+            metadata[META_COMMIT] = commit.id
+            metadata.update(about_commit)
         key = naming.source_object_key(folder, options.prefix)
         request = dict(Bucket=options.bucket, Key=key, Body=archive.data,
                        ContentType="application/zip", Metadata=metadata)
@@ -478,7 +481,7 @@ def _upload(s3: Any, options: SyncOptions, local: dict[str, Archive], folders: l
         version = version_of(result)
         records[folder] = StackRecord(sha256=local[folder].sha256,
                                       etag=normalize_etag(result.get("ETag")),
-                                      version_id=version, commit=commit,
+                                      version_id=version, commit=commit.id,
                                       pending_start=folder not in disabled)
         report.uploaded[folder] = version
         report.earlier_uploads.add(folder)

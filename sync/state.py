@@ -62,6 +62,10 @@ LIST_START_AFTER = "@"  # 0x40, the byte before "A"
 MANIFEST_FORMAT = 1
 META_SHA256 = "changegate-sha256"  # S3 lower-cases user metadata names: keep them lower case
 META_COMMIT = "changegate-commit"
+# Author and subject of that commit, as the pipeline variables carry them (same caps), so approvers
+# read them from the object version only the sync can write (changegate/origin.py; decision 12).
+META_AUTHOR = "changegate-author"
+META_SUBJECT = "changegate-subject"
 ARCHIVE_SUFFIX = ".zip"
 
 
