@@ -76,9 +76,19 @@ def function_role(project: str, stack_arns: list) -> Role:
         # IAM data; F22).
         Statement(Sid="ReviewChangeSets", Effect=Allow,
                   Action=[cfn.DeleteChangeSet, cfn.DescribeChangeSet], Resource=stack_arns),
-        # Review stops its own execution when the change set is empty (stop and wait, never abandon).
-        Statement(Sid="StopEmptyExecutions", Effect=Allow, Action=[codepipeline.StopPipelineExecution],
+        # Review stops its own execution when the change set is empty (stop and wait, never abandon);
+        # the waiver finds the second approval's token (GetPipelineState) and the check reads who
+        # approved (ListActionExecutions).
+        Statement(Sid="StopEmptyExecutionsAndReadApprovals", Effect=Allow,
+                  Action=[codepipeline.GetPipelineState, codepipeline.ListActionExecutions,
+                          codepipeline.StopPipelineExecution],
                   Resource=[stack_pipelines]),
+        # The waiver approves SecondApproval, and nothing else: never Approve, never another stage
+        # (review/approvals.py says why this is safe; CheckChangeSet refuses a high-risk change the
+        # function approved). PutApprovalResult's resource is the action (approvals-iam-permissions).
+        Statement(Sid="WaiveOnlyTheSecondApproval", Effect=Allow, Action=[codepipeline.PutApprovalResult],
+                  Resource=[arns.approval_action(f"{project}-*", naming.CHANGE_STAGE,
+                                                 naming.SECOND_APPROVAL_ACTION)]),
         # "PutJobSuccessResult" and "PutJobFailureResult" support no resource-level permission;
         # AWS's sample policy for a Lambda action grants them on "*" (CodePipeline user guide,
         # actions-invoke-lambda-function).

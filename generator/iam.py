@@ -230,10 +230,11 @@ def approvers_policy(config: PipelinesConfig, *, stack_names: Iterable[str]) -> 
     pipelines = arns.pipeline(f"{project}-*")
     stacks = managed_stack_arns(project, stack_names)
     statements = [
-        # The approval action of every stack pipeline: <pipeline>/Change/Approve.
+        # The approval actions of every stack pipeline: <pipeline>/Change/Approve and
+        # <pipeline>/Change/SecondApproval (high-risk changes need both, by different people).
         Statement(Sid="ApproveOrReject", Effect=Allow, Action=[codepipeline.PutApprovalResult],
-                  Resource=[arns.approval_action(f"{project}-*", naming.CHANGE_STAGE,
-                                                 naming.APPROVE_ACTION)]),
+                  Resource=[arns.approval_action(f"{project}-*", naming.CHANGE_STAGE, action)
+                            for action in naming.APPROVAL_ACTIONS]),
         Statement(Sid="ReadPipelines", Effect=Allow,
                   Action=[codepipeline.GetPipeline, codepipeline.GetPipelineExecution,
                           codepipeline.GetPipelineState, codepipeline.ListActionExecutions,

@@ -93,12 +93,23 @@ VERIFY_POLICY_ACTION = "VerifyStackPolicy"
 # and its output-variable namespace: the approval reads #{Review.Summary} and #{Review.ReviewLink}.
 REVIEW_ACTION = "Review"
 REVIEW_NAMESPACE = "Review"
-# The stale guard after the approval: the change set is still the reviewed one, the stack unchanged.
+# Beside Approve (same RunOrder): the second approval high-risk changes need, and the step that
+# approves it itself when one approval is enough (review/approvals.py says why that is safe).
+SECOND_APPROVAL_ACTION = "SecondApproval"
+WAIVE_ACTION = "WaiveSecondApproval"
+APPROVAL_ACTIONS = (APPROVE_ACTION, SECOND_APPROVAL_ACTION)
+# The stale guard after the approvals: the change set is still the reviewed one, the stack
+# unchanged, and a high-risk change approved by two different people.
 CHECK_ACTION = "CheckChangeSet"
-# What the Change stage's actions do, in RunOrder: plan, review, approve, check it is still the
-# reviewed change set, apply the policy, execute, verify the policy.
-CHANGE_ACTIONS = (PLAN_ACTION, REVIEW_ACTION, APPROVE_ACTION, CHECK_ACTION, APPLY_POLICY_ACTION,
-                  EXECUTE_ACTION, VERIFY_POLICY_ACTION)
+# What the Change stage's actions do, in the order the template lists them: plan, review, the
+# approvals (Approve, SecondApproval and WaiveSecondApproval run side by side), check it is still
+# the reviewed change set, apply the policy, execute, verify the policy.
+CHANGE_ACTIONS = (PLAN_ACTION, REVIEW_ACTION, APPROVE_ACTION, SECOND_APPROVAL_ACTION, WAIVE_ACTION,
+                  CHECK_ACTION, APPLY_POLICY_ACTION, EXECUTE_ACTION, VERIFY_POLICY_ACTION)
+# Their RunOrder: the three approval actions share one.
+CHANGE_RUN_ORDER = {PLAN_ACTION: 1, REVIEW_ACTION: 2, APPROVE_ACTION: 3, SECOND_APPROVAL_ACTION: 3,
+                    WAIVE_ACTION: 3, CHECK_ACTION: 4, APPLY_POLICY_ACTION: 5, EXECUTE_ACTION: 6,
+                    VERIFY_POLICY_ACTION: 7}
 # The Change stage's entry condition: a run the sync did not start (the run on pipeline creation,
 # a console "Release change") still has this default CommitId, and the stage is skipped.
 SKIP_RULE = "StartedBySync"

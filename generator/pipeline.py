@@ -9,8 +9,11 @@ review/steps.py, told by its UserParameters which step it is):
                          deleted and the execution stopped here: nobody is asked (decision 6)
     3 Approve            manual approval (e-mail via SNS, the console, or ``changegate approve``);
                          comments ``#{Review.Summary}`` plus the commit, link ``#{Review.ReviewLink}``
+    3 SecondApproval     manual approval, the same text, no e-mail: a second person for high risk
+    3 WaiveSecondApproval Lambda: approves SecondApproval itself when the risk is not high
     4 CheckChangeSet     Lambda: the stale guard, the change set is still the reviewed one and
-                         executable, and the stack unchanged since the review
+                         executable, and the stack unchanged since the review; a high-risk change
+                         approved by two different people, neither of them the function
     5 ApplyStackPolicy   Lambda: the owner's stack policy on the existing stack, before it changes
     6 ExecuteChangeSet   CloudFormation CHANGE_SET_EXECUTE of that same change set
     7 VerifyStackPolicy  Lambda: the policy again (a new stack exists only now), then GetStackPolicy
@@ -81,7 +84,11 @@ PHASE_BEFORE = "before"
 PHASE_AFTER = "after"
 # ... or which step of review/steps.py (a test keeps these equal to review.steps.STEP_*).
 STEP_REVIEW = "review"
+STEP_WAIVE = "waive"
 STEP_CHECK = "check"
+# When a stack needs two approvals (review/approvals.py REQUIREMENTS): "risk" (high-risk changes)
+# for every stack until pipelines/config.yaml can say "always" per stack.
+TWO_APPROVALS = "risk"
 
 
 def artifact_store(artifact_bucket, key_arn) -> ArtifactStore:
@@ -182,18 +189,29 @@ def review_parameters(project: str, stack: LoadedStack) -> str:
                   "SummaryMax": summary_budget(stack.stack_name)})
 
 
+def waive_parameters(stack: LoadedStack) -> str:
+    """The waiver's UserParameters: whose SecondApproval, and the review's risk tier."""
+    return _json({"Step": STEP_WAIVE, "PipelineName": stack.pipeline_name,
+                  "ExecutionId": naming.EXECUTION_ID_VARIABLE,
+                  "RiskTier": f"#{{{naming.REVIEW_NAMESPACE}.RiskTier}}", "Approvals": TWO_APPROVALS})
+
+
 def check_parameters(project: str, stack: LoadedStack) -> str:
-    """The stale guard's UserParameters: what the review saw, from its output variables."""
+    """The stale guard's UserParameters: what the review saw, from its output variables, and the
+    approval rule (whose approvals to read, the risk tier, the function's own role to refuse)."""
     review = naming.REVIEW_NAMESPACE
     return _json({"Step": STEP_CHECK, "StackName": stack.stack_name,
                   "ChangeSetName": naming.change_set_name(project),
                   "ChangeSetId": f"#{{{review}.ChangeSetId}}", "StackStatus": f"#{{{review}.StackStatus}}",
-                  "StackUpdated": f"#{{{review}.StackUpdated}}"})
+                  "StackUpdated": f"#{{{review}.StackUpdated}}",
+                  "PipelineName": stack.pipeline_name, "ExecutionId": naming.EXECUTION_ID_VARIABLE,
+                  "RiskTier": f"#{{{review}.RiskTier}}", "Approvals": TWO_APPROVALS,
+                  "FunctionRole": naming.role_name(project, naming.STEPS_PURPOSE)})
 
 
 def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topic_arn,
                    function_name) -> list[Actions]:
-    """The Change stage's seven actions, in RunOrder 1 to 7 (naming.CHANGE_ACTIONS)."""
+    """The Change stage's actions (naming.CHANGE_ACTIONS), RunOrder 1 to 7 (naming.CHANGE_RUN_ORDER)."""
     settings = stack.settings
     change_set = naming.change_set_name(project)
     source = [InputArtifacts(Name=SOURCE_ARTIFACT)]
@@ -210,7 +228,7 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
     }
     if settings.capabilities:
         plan_configuration["Capabilities"] = ",".join(settings.capabilities)
-    order = {name: index for index, name in enumerate(naming.CHANGE_ACTIONS, start=1)}
+    order = naming.CHANGE_RUN_ORDER
     return [
         _action(naming.PLAN_ACTION, "Deploy", "CloudFormation", plan_configuration,
                 order[naming.PLAN_ACTION], InputArtifacts=source),
@@ -224,6 +242,15 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
                  "CustomData": approval_custom_data(stack.stack_name),
                  "ExternalEntityLink": REVIEW_LINK},
                 order[naming.APPROVE_ACTION], TimeoutInMinutes=settings.approval_timeout_minutes),
+        # No e-mail for the second approval: for most changes the waiver approves it seconds later,
+        # and a high-risk change's first request already says "Risk HIGH".
+        _action(naming.SECOND_APPROVAL_ACTION, "Approval", "Manual",
+                {"CustomData": f"Second person for high risk: {REVIEW_SUMMARY}",
+                 "ExternalEntityLink": REVIEW_LINK},
+                order[naming.SECOND_APPROVAL_ACTION], TimeoutInMinutes=settings.approval_timeout_minutes),
+        _action(naming.WAIVE_ACTION, "Invoke", "Lambda",
+                {"FunctionName": function_name, "UserParameters": waive_parameters(stack)},
+                order[naming.WAIVE_ACTION]),
         _action(naming.CHECK_ACTION, "Invoke", "Lambda",
                 {"FunctionName": function_name, "UserParameters": check_parameters(project, stack)},
                 order[naming.CHECK_ACTION]),

@@ -5,8 +5,10 @@ The action's ``UserParameters`` (JSON) name the step (generator/pipeline.py writ
 - ``{"Step": "review", ...}`` (action ``Review``, after CreateChangeSet): read and judge the change
   set (review/changeset.py, review/assess.py), and hand the approval its text and link as output
   variables. An empty change set asks nobody: see :func:`review_step`.
-- ``{"Step": "check", ...}`` (action ``CheckChangeSet``, after Approve): the stale guard, see
-  :func:`check_step`.
+- ``{"Step": "waive", ...}`` (action ``WaiveSecondApproval``, beside the two approvals): approves
+  ``SecondApproval`` when the change is not high risk (review/approvals.py says why this is safe).
+- ``{"Step": "check", ...}`` (action ``CheckChangeSet``, after the approvals): the stale guard and
+  the two-approvals rule, see :func:`check_step`.
 - ``{"Phase": "before"|"after", ...}`` (``ApplyStackPolicy``, ``VerifyStackPolicy``): the owner's stack
   policy (review/stack_policy.py).
 
@@ -26,7 +28,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from review import stack_policy
+from review import approvals, stack_policy
 from review.assess import Review, assess
 from review.changeset import ChangeSetError, read_change_set
 from review.render import console_link, render_text
@@ -35,8 +37,17 @@ log = logging.getLogger(__name__)
 log.setLevel(logging.INFO)
 
 STEP_REVIEW = "review"
+STEP_WAIVE = "waive"
 STEP_CHECK = "check"
-STEPS = (STEP_REVIEW, STEP_CHECK)
+STEPS = (STEP_REVIEW, STEP_WAIVE, STEP_CHECK)
+# The stage and the approval actions (generator/naming.py CHANGE_STAGE, APPROVE_ACTION,
+# SECOND_APPROVAL_ACTION; a test keeps them equal).
+CHANGE_STAGE = "Change"
+APPROVE_ACTION = "Approve"
+SECOND_APPROVAL_ACTION = "SecondApproval"
+# How many times the waiver looks for the open second approval before it gives up (then a person
+# must approve it: giving up never lowers the bar). Continuation tokens: "1 to 2048 characters".
+MAX_WAIVE_ATTEMPTS = 20
 # The Review action's output variables (its namespace is generator/naming.py REVIEW_NAMESPACE).
 OUT_HAS_CHANGES = "HasChanges"
 OUT_RISK = "RiskTier"
@@ -65,6 +76,7 @@ class StepResult:
     message: str
     outputs: dict[str, str]
     stopped: bool = False  # the step stopped its own execution (empty change set)
+    continuation: str | None = None  # call again later (PutJobSuccessResult continuationToken)
 
 
 def _parameters(event: dict[str, Any]) -> dict[str, Any]:
@@ -160,13 +172,16 @@ def review_step(parameters: dict, *, cloudformation: Any, codepipeline: Any,
 
 # ---- the stale guard ----
 
-def check_step(parameters: dict, *, cloudformation: Any) -> StepResult:
+def check_step(parameters: dict, *, cloudformation: Any, codepipeline: Any = None) -> StepResult:
     """The change set about to execute is the reviewed one, still executable, on an unchanged stack.
 
     Runs after Approve, before ApplyStackPolicy and ExecuteChangeSet (generator/pipeline.py says why
     there). ``ChangeSetId``, ``StackStatus`` and ``StackUpdated`` are the Review action's outputs,
     put into UserParameters by CodePipeline (``#{Review.ChangeSetId}``...). Any difference fails the
     action with a message that says what changed, and ExecuteChangeSet never runs.
+
+    With ``RiskTier`` and ``Approvals`` it also reads who approved (ListActionExecutions) and
+    refuses a change that needs two approvals without two different people (review/approvals.py).
     """
     stack, change_set, reviewed_id, reviewed_status, reviewed_updated = _require(
         parameters, "StackName", "ChangeSetName", "ChangeSetId", "StackStatus", "StackUpdated")
@@ -194,8 +209,58 @@ def check_step(parameters: dict, *, cloudformation: Any) -> StepResult:
     if problems:
         raise StepError(f"stale: {stack} change set {change_set} is not what was reviewed and approved: "
                         + "; ".join(problems))
-    return StepResult(f"change set {change_set} of {stack} is the reviewed one, and the stack is unchanged",
-                      {})
+    fresh = f"change set {change_set} of {stack} is the reviewed one, and the stack is unchanged"
+    if codepipeline is None or "RiskTier" not in parameters:
+        return StepResult(fresh, {})
+    pipeline, execution, risk, requirement, role = _require(
+        parameters, "PipelineName", "ExecutionId", "RiskTier", "Approvals", "FunctionRole")
+    found = approvals.approvals_of(codepipeline, pipeline, execution,
+                                   (APPROVE_ACTION, SECOND_APPROVAL_ACTION))
+    try:
+        checked = approvals.check_approvals(found, first=APPROVE_ACTION, second=SECOND_APPROVAL_ACTION,
+                                            risk=risk, requirement=requirement, function_role=role)
+    except approvals.ApprovalError as exc:
+        raise StepError(f"refused: {exc}") from exc
+    return StepResult(f"{fresh}; {checked}", {})
+
+
+# ---- the waiver of the second approval ----
+
+def waive_step(parameters: dict, *, codepipeline: Any, continuation: str | None) -> StepResult:
+    """Approve SecondApproval when one approval is enough; otherwise leave it to a second person.
+
+    Runs beside the two approvals; the approval opens at the same time, but this step may start
+    first, so it waits (continuation tokens) until GetPipelineState shows the open request of its
+    own execution. An approval someone already decided is left as it is.
+    """
+    pipeline, execution, risk, requirement = _require(parameters, "PipelineName", "ExecutionId", "RiskTier",
+                                                      "Approvals")
+    if requirement not in approvals.REQUIREMENTS:
+        raise StepError(f"UserParameters: Approvals must be one of {', '.join(approvals.REQUIREMENTS)}, "
+                        f"not {requirement!r}")
+    if approvals.two_needed(risk, requirement):
+        why = ("the stack requires two approvals" if requirement == approvals.REQUIRE_ALWAYS
+               else f"risk {risk}")
+        return StepResult(f"{why}: {SECOND_APPROVAL_ACTION} needs a second person", {})
+    attempt = int(continuation) if continuation and continuation.isdigit() else 0
+    token = approvals.open_token(codepipeline, pipeline, execution, CHANGE_STAGE, SECOND_APPROVAL_ACTION)
+    if token is None:
+        if attempt + 1 >= MAX_WAIVE_ATTEMPTS:
+            return StepResult(f"{SECOND_APPROVAL_ACTION} did not open; left to a person", {})
+        return StepResult(f"waiting for {SECOND_APPROVAL_ACTION} to open", {}, continuation=str(attempt + 1))
+    from botocore.exceptions import ClientError
+
+    try:
+        codepipeline.put_approval_result(
+            pipelineName=pipeline, stageName=CHANGE_STAGE, actionName=SECOND_APPROVAL_ACTION, token=token,
+            result={"status": "Approved",
+                    "summary": f"{approvals.WAIVER_PREFIX}risk {risk}, one approval is enough (changegate)"})
+    except ClientError as exc:
+        code = exc.response.get("Error", {}).get("Code")
+        if code in ("ApprovalAlreadyCompletedException", "InvalidApprovalTokenException"):
+            return StepResult(f"{SECOND_APPROVAL_ACTION} was already decided ({code})", {})
+        raise
+    return StepResult(f"risk {risk}: {SECOND_APPROVAL_ACTION} waived", {})
 
 
 # ---- the entry point ----
@@ -217,8 +282,12 @@ def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
         if step == STEP_REVIEW:
             result = review_step(parameters, cloudformation=cloudformation, codepipeline=codepipeline,
                                  policy=lambda: _artifact_policy(event, artifact_s3))
+        elif step == STEP_WAIVE:
+            data = event["CodePipeline.job"].get("data") or {}
+            result = waive_step(parameters, codepipeline=codepipeline,
+                                continuation=data.get("continuationToken"))
         elif step == STEP_CHECK:
-            result = check_step(parameters, cloudformation=cloudformation)
+            result = check_step(parameters, cloudformation=cloudformation, codepipeline=codepipeline)
         else:
             raise StepError(f"UserParameters: Step must be one of {', '.join(STEPS)}, not {step!r}")
     # The one place that catches everything: an action whose function ends without a result hangs
@@ -230,6 +299,10 @@ def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
     request: dict[str, Any] = {"jobId": job_id}
     if result.outputs:
         request["outputVariables"] = result.outputs
+    if result.continuation:
+        # "When the action is complete, no continuation token should be supplied" (API reference,
+        # PutJobSuccessResult): with one, CodePipeline invokes the function again later.
+        request["continuationToken"] = result.continuation
     codepipeline.put_job_success_result(**request)
     return result
 

@@ -104,16 +104,18 @@ def _change_actions(pipeline: dict) -> dict:
 
 def test_change_stage_runs_plan_review_approve_check_policy_execute_verify_in_order(doc: dict) -> None:
     for pipeline in _stack_pipelines(doc).values():
-        actions = _change_actions(pipeline)
-        by_order = sorted(actions.values(), key=lambda a: a["RunOrder"])
-        assert [a["Name"] for a in by_order] == list(naming.CHANGE_ACTIONS) == [
-            "CreateChangeSet", "Review", "Approve", "CheckChangeSet", "ApplyStackPolicy", "ExecuteChangeSet",
-            "VerifyStackPolicy"]
-        assert [a["RunOrder"] for a in by_order] == [1, 2, 3, 4, 5, 6, 7]  # one at a time, none in parallel
-        types = [(a["ActionTypeId"]["Category"], a["ActionTypeId"]["Provider"]) for a in by_order]
+        stage_actions = pipeline["Properties"]["Stages"][1]["Actions"]
+        assert [a["Name"] for a in stage_actions] == list(naming.CHANGE_ACTIONS) == [
+            "CreateChangeSet", "Review", "Approve", "SecondApproval", "WaiveSecondApproval", "CheckChangeSet",
+            "ApplyStackPolicy", "ExecuteChangeSet", "VerifyStackPolicy"]
+        # one at a time, but the two approvals and the waiver side by side
+        assert [a["RunOrder"] for a in stage_actions] == [1, 2, 3, 3, 3, 4, 5, 6, 7]
+        types = [(a["ActionTypeId"]["Category"], a["ActionTypeId"]["Provider"]) for a in stage_actions]
         assert types == [("Deploy", "CloudFormation"), ("Invoke", "Lambda"), ("Approval", "Manual"),
-                         ("Invoke", "Lambda"), ("Invoke", "Lambda"), ("Deploy", "CloudFormation"),
-                         ("Invoke", "Lambda")]
+                         ("Approval", "Manual"), ("Invoke", "Lambda"), ("Invoke", "Lambda"),
+                         ("Invoke", "Lambda"), ("Deploy", "CloudFormation"), ("Invoke", "Lambda")]
+        second = _change_actions(pipeline)[naming.SECOND_APPROVAL_ACTION]["Configuration"]
+        assert "NotificationArn" not in second and second["CustomData"].endswith("#{Review.Summary}")
 
 
 def test_change_set_is_the_same_in_plan_and_execute_and_unique_per_execution(doc: dict) -> None:

@@ -96,7 +96,8 @@ def test_f12_approvers_may_call_what_status_changes_and_approve_call(doc: dict) 
     assert allowed["cloudformation:DescribeStacks"] == MANAGED_STACKS
     assert allowed["codepipeline:PutApprovalResult"] == [
         "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:acme-*/"
-        f"{naming.CHANGE_STAGE}/{naming.APPROVE_ACTION}"]
+        f"{naming.CHANGE_STAGE}/{action}"
+        for action in (naming.APPROVE_ACTION, naming.SECOND_APPROVAL_ACTION)]
 
 
 TRUST_CONDITION = {"StringEquals": {"aws:SourceAccount": {"Fn::Sub": "${AWS::AccountId}"}}}
@@ -159,9 +160,17 @@ def test_function_role_is_least_privilege(doc: dict) -> None:
         # no resource-level permission for job results
         "codepipeline:PutJobFailureResult": ["*"],
         "codepipeline:PutJobSuccessResult": ["*"],
-        # the review stops its own execution when the change set is empty: stack pipelines only
+        # the review stops its own execution when the change set is empty; the waiver and the check
+        # read the approvals: stack pipelines only
+        "codepipeline:GetPipelineState": [
+            "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:acme-*"],
+        "codepipeline:ListActionExecutions": [
+            "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:acme-*"],
         "codepipeline:StopPipelineExecution": [
             "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:acme-*"],
+        # the waiver approves the second approval, never the first
+        "codepipeline:PutApprovalResult": [
+            "arn:${AWS::Partition}:codepipeline:${AWS::Region}:${AWS::AccountId}:acme-*/Change/SecondApproval"],
         "logs:CreateLogStream": ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"
                                  "/aws/lambda/acme-changegate-steps:log-stream:*"],
         "logs:PutLogEvents": ["arn:${AWS::Partition}:logs:${AWS::Region}:${AWS::AccountId}:log-group:"

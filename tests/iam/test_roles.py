@@ -477,6 +477,15 @@ def test_change_function_reviews_and_stops_only_stack_pipeline_executions(s: Set
     unguarded = s.world.without(function, "Deny", "codepipeline:StopPipelineExecution")
     assert allowed(unguarded, function, "codepipeline:StopPipelineExecution",
                    s.pipeline_arn(naming.sync_pipeline_name(s.project)))
+    # the waiver approves SecondApproval, never Approve; the check reads who approved
+    second = f"{stack_pipeline}/{naming.CHANGE_STAGE}/{naming.SECOND_APPROVAL_ACTION}"
+    assert allowed(s.world, function, "codepipeline:PutApprovalResult", second)
+    assert not allowed(s.world, function, "codepipeline:PutApprovalResult",
+                       s.approval_arn(naming.pipeline_name(s.project, s.folder)))
+    for action in ("codepipeline:GetPipelineState", "codepipeline:ListActionExecutions"):
+        assert allowed(s.world, function, action, stack_pipeline), action
+    # and a person gives the second approval a high-risk change needs
+    assert allowed(s.world, APPROVER, "codepipeline:PutApprovalResult", second)
 
 
 # ------------------------------------------------------------------ termination protection (SSM, EventBridge)

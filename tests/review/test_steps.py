@@ -213,7 +213,7 @@ def test_a_change_set_that_failed_for_another_reason_fails_the_review() -> None:
 
 def test_unknown_steps_and_missing_parameters_fail_the_job() -> None:
     c = Clients()
-    assert "Step must be one of review, check" in c.failure_message({"Step": "deploy"})
+    assert "Step must be one of review, waive, check" in c.failure_message({"Step": "deploy"})
     c = Clients()
     assert "lack PipelineName, ExecutionId" in c.failure_message(
         {"Step": "review", "StackName": STACK, "ChangeSetName": CHANGE_SET})
