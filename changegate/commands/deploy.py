@@ -13,11 +13,27 @@ from changegate.aws import aws_from_context, aws_options
 from changegate.options import format_option, root_option
 from changegate.regions import check_region
 from changegate.render import change_set_text, when
-from generator.config import load_config
+from generator.config import PipelinesConfig, load_config
 from generator.errors import UsageError
 from generator.naming import bootstrap_stack_name
 
 COMMITTED_TEMPLATE = "pipelines/pipelines.json"
+
+
+def _check_account(config: PipelinesConfig, account: str) -> None:
+    """Refuse credentials of another account than the one pipelines/config.yaml names.
+
+    The approvers policy is attached to principals by name (``role/PlatformApprovers``): deployed
+    into another account, it would grant approval rights to that account's principal of the same
+    name (issue 9, item 4).
+    """
+    expected = config.deploying_account()
+    if expected is not None and expected != account:
+        raise UsageError(
+            f"these credentials are for account {account}, but pipelines/config.yaml deploys to account "
+            f"{expected} (account_id, or the account its approver, topic and connection ARNs name); "
+            f"nothing was deployed. Use credentials of account {expected} (--profile), or correct "
+            "account_id and the ARNs in pipelines/config.yaml")
 
 
 @click.command()
@@ -54,7 +70,9 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
     region_name = cfn.meta.region_name
     if not no_region_check:
         check_region(body, region_name)
-    plan = deploying.prepare(cfn, s3, stack=stack, body=body, account=aws.account(), region=region_name,
+    account = aws.account()
+    _check_account(config, account)
+    plan = deploying.prepare(cfn, s3, stack=stack, body=body, account=account, region=region_name,
                              function=function, sleep=sleep, clock=clock)
     text = output_format == "text"
     if text and plan.bucket.created:

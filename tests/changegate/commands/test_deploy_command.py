@@ -240,3 +240,20 @@ def test_installed_cli_against_moto_server(moto_server, repo, make_template, tmp
     assert second.returncode == 0, second.stderr
     assert second.stdout.strip() == "Nothing to deploy: stack acme-pipelines is up to date."
     assert sys.executable  # the same interpreter's environment ran both
+
+
+def test_credentials_of_another_account_deploy_nothing(repo, run, moto_aws, make_template, tmp_path):
+    # The approvers policy attaches to principals by name: in another account it would give that
+    # account's same-named role approval rights (issue 9, item 4).
+    config = repo / "pipelines" / "config.yaml"
+    config.write_text(config.read_text() + "account_id: \"111122223333\"\n")
+    template = tmp_path / "pipelines.json"
+    template.write_text(make_template())
+    result = run(["deploy", "--root", str(repo), "--template", str(template), "--yes"], aws=moto_aws)
+    assert result.exit_code == 2
+    assert "account 123456789012" in result.error and "deploys to account 111122223333" in result.error
+    s3 = moto_aws.client("s3")
+    assert s3.list_buckets()["Buckets"] == []  # refused before the staging bucket
+    config.write_text(config.read_text().replace("111122223333", "123456789012"))
+    again = run(["deploy", "--root", str(repo), "--template", str(template), "--yes"], aws=moto_aws)
+    assert again.exit_code == 0
