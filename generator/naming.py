@@ -106,6 +106,9 @@ CHECK_ACTION = "CheckChangeSet"
 # the reviewed change set, apply the policy, execute, verify the policy.
 CHANGE_ACTIONS = (PLAN_ACTION, REVIEW_ACTION, APPROVE_ACTION, SECOND_APPROVAL_ACTION, WAIVE_ACTION,
                   CHECK_ACTION, APPLY_POLICY_ACTION, EXECUTE_ACTION, VERIFY_POLICY_ACTION)
+# A stack with a deployment window waits for it after the approvals, before CheckChangeSet (RunOrder
+# 4, the later actions one further); other stacks have no such action.
+WINDOW_ACTION = "WaitForWindow"
 # Their RunOrder: the three approval actions share one.
 CHANGE_RUN_ORDER = {PLAN_ACTION: 1, REVIEW_ACTION: 2, APPROVE_ACTION: 3, SECOND_APPROVAL_ACTION: 3,
                     WAIVE_ACTION: 3, CHECK_ACTION: 4, APPLY_POLICY_ACTION: 5, EXECUTE_ACTION: 6,

@@ -86,6 +86,7 @@ PHASE_AFTER = "after"
 STEP_REVIEW = "review"
 STEP_WAIVE = "waive"
 STEP_CHECK = "check"
+STEP_WINDOW = "window"
 # When a stack needs two approvals (review/approvals.py REQUIREMENTS): "risk" (high-risk changes)
 # for every stack until pipelines/config.yaml can say "always" per stack.
 TWO_APPROVALS = "risk"
@@ -196,6 +197,20 @@ def waive_parameters(stack: LoadedStack) -> str:
                   "RiskTier": f"#{{{naming.REVIEW_NAMESPACE}.RiskTier}}", "Approvals": TWO_APPROVALS})
 
 
+def deployment_window(stack: LoadedStack):
+    """The stack's deployment window (``.cron``, ``.time_zone``), or None.
+
+    pipelines/config.yaml has no window setting yet: until the config gives stacks a
+    ``deployment_window`` (cron and time zone, CodePipeline's DeploymentWindow semantics), no stack has
+    one and no pipeline waits.
+    """
+    return getattr(stack.settings, "deployment_window", None)
+
+
+def window_parameters(window) -> str:
+    return _json({"Step": STEP_WINDOW, "Cron": window.cron, "TimeZone": window.time_zone or "UTC"})
+
+
 def check_parameters(project: str, stack: LoadedStack) -> str:
     """The stale guard's UserParameters: what the review saw, from its output variables, and the
     approval rule (whose approvals to read, the risk tier, the function's own role to refuse)."""
@@ -228,7 +243,11 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
     }
     if settings.capabilities:
         plan_configuration["Capabilities"] = ",".join(settings.capabilities)
-    order = naming.CHANGE_RUN_ORDER
+    window = deployment_window(stack)
+    after_approvals = naming.CHANGE_RUN_ORDER[naming.APPROVE_ACTION]
+    # With a window, WaitForWindow takes the RunOrder after the approvals and the rest move one on.
+    order = {name: run + 1 if window is not None and run > after_approvals else run
+             for name, run in naming.CHANGE_RUN_ORDER.items()}
     return [
         _action(naming.PLAN_ACTION, "Deploy", "CloudFormation", plan_configuration,
                 order[naming.PLAN_ACTION], InputArtifacts=source),
@@ -251,6 +270,9 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
         _action(naming.WAIVE_ACTION, "Invoke", "Lambda",
                 {"FunctionName": function_name, "UserParameters": waive_parameters(stack)},
                 order[naming.WAIVE_ACTION]),
+        *([_action(naming.WINDOW_ACTION, "Invoke", "Lambda",
+                   {"FunctionName": function_name, "UserParameters": window_parameters(window)},
+                   after_approvals + 1)] if window is not None else []),
         _action(naming.CHECK_ACTION, "Invoke", "Lambda",
                 {"FunctionName": function_name, "UserParameters": check_parameters(project, stack)},
                 order[naming.CHECK_ACTION]),

@@ -7,6 +7,8 @@ The action's ``UserParameters`` (JSON) name the step (generator/pipeline.py writ
   variables. An empty change set asks nobody: see :func:`review_step`.
 - ``{"Step": "waive", ...}`` (action ``WaiveSecondApproval``, beside the two approvals): approves
   ``SecondApproval`` when the change is not high risk (review/approvals.py says why this is safe).
+- ``{"Step": "window", ...}`` (action ``WaitForWindow``, after the approvals, only for stacks with a
+  deployment window): waits until the stack's window is open, see :func:`window_step`.
 - ``{"Step": "check", ...}`` (action ``CheckChangeSet``, after the approvals): the stale guard and
   the two-approvals rule, see :func:`check_step`.
 - ``{"Phase": "before"|"after", ...}`` (``ApplyStackPolicy``, ``VerifyStackPolicy``): the owner's stack
@@ -22,13 +24,14 @@ Only the standard library, boto3 and botocore (a test enforces it): the Lambda r
 
 from __future__ import annotations
 
+import datetime as dt
 import json
 import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from review import approvals, stack_policy
+from review import approvals, stack_policy, window
 from review.assess import Review, assess
 from review.changeset import ChangeSetError, read_change_set
 from review.render import console_link, render_text
@@ -39,7 +42,8 @@ log.setLevel(logging.INFO)
 STEP_REVIEW = "review"
 STEP_WAIVE = "waive"
 STEP_CHECK = "check"
-STEPS = (STEP_REVIEW, STEP_WAIVE, STEP_CHECK)
+STEP_WINDOW = "window"
+STEPS = (STEP_REVIEW, STEP_WAIVE, STEP_WINDOW, STEP_CHECK)
 # The stage and the approval actions (generator/naming.py CHANGE_STAGE, APPROVE_ACTION,
 # SECOND_APPROVAL_ACTION; a test keeps them equal).
 CHANGE_STAGE = "Change"
@@ -263,6 +267,31 @@ def waive_step(parameters: dict, *, codepipeline: Any, continuation: str | None)
     return StepResult(f"risk {risk}: {SECOND_APPROVAL_ACTION} waived", {})
 
 
+# ---- the deployment window ----
+
+def window_step(parameters: dict, *, now: dt.datetime) -> StepResult:
+    """Succeed inside the stack's deployment window; outside it, ask to be called again later.
+
+    Approvals may arrive at any time; the change set executes only inside the window. While this
+    action waits, the execution holds the Change stage, so no other execution of the stack plans or
+    executes meanwhile and nothing goes stale because of the wait (CheckChangeSet runs after it).
+    CodePipeline calls the function again for a continuation token ("allows the action to
+    continue ... even if it exceeds a fifteen-minute runtime", CodePipeline user guide,
+    actions-invoke-lambda-function), but "the Lambda invoke action times out after 24 hours"
+    (limits): a window that does not open within 24 hours of the approval fails the action; retry
+    the stage's failed actions to wait again.
+    """
+    cron, zone = _require(parameters, "Cron", "TimeZone")
+    spec = window.Window(cron, zone)
+    try:
+        open_now = window.inside(spec, now)
+    except window.WindowError as exc:
+        raise StepError(f"deployment window: {exc}") from exc
+    if open_now:
+        return StepResult(f"inside the deployment window ({cron}, {zone})", {})
+    return StepResult(f"waiting for the deployment window ({cron}, {zone})", {}, continuation="waiting")
+
+
 # ---- the entry point ----
 
 def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
@@ -286,6 +315,8 @@ def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
             data = event["CodePipeline.job"].get("data") or {}
             result = waive_step(parameters, codepipeline=codepipeline,
                                 continuation=data.get("continuationToken"))
+        elif step == STEP_WINDOW:
+            result = window_step(parameters, now=dt.datetime.now(dt.timezone.utc))
         elif step == STEP_CHECK:
             result = check_step(parameters, cloudformation=cloudformation, codepipeline=codepipeline)
         else:

@@ -317,3 +317,33 @@ def test_review_link_is_the_reviews_console_link(doc: dict) -> None:
         approve = next(a for a in props["Stages"][1]["Actions"] if a["Name"] == naming.APPROVE_ACTION)
         assert approve["Configuration"]["ExternalEntityLink"] == "#{Review.ReviewLink}"
     assert "Mappings" not in doc  # no template-side host lookup any more
+
+
+# ---- issue 11 item 5: a stack with a deployment window waits for it after the approvals ----
+
+def test_a_stack_with_a_window_waits_for_it_between_the_approvals_and_the_check() -> None:
+    """pipelines/config.yaml has no window setting yet; a stack whose settings carry one (the shape
+    the config will give: ``deployment_window.cron`` and ``.time_zone``) gets the wait."""
+    import dataclasses
+    import types
+
+    from generator.validate import validate_repository
+
+    report = validate_repository(REPO, lint=False)
+    stack = report.stacks["network"]
+    assert pipeline.deployment_window(stack) is None  # no stack has one today
+    settings = types.SimpleNamespace(**vars(stack.settings), deployment_window=types.SimpleNamespace(
+        cron="* * 9-17 ? * MON-FRI *", time_zone="Europe/Berlin"))
+    windowed = dataclasses.replace(stack, settings=settings)
+    actions = pipeline.change_actions("acme", windowed, execution_role_arn="role", topic_arn="topic",
+                                      function_name="fn")
+    order = [(a.Name, a.RunOrder) for a in actions]
+    assert order == [("CreateChangeSet", 1), ("Review", 2), ("Approve", 3), ("SecondApproval", 3),
+                     ("WaiveSecondApproval", 3), ("WaitForWindow", 4), ("CheckChangeSet", 5),
+                     ("ApplyStackPolicy", 6), ("ExecuteChangeSet", 7), ("VerifyStackPolicy", 8)]
+    wait = next(a for a in actions if a.Name == naming.WINDOW_ACTION)
+    assert json.loads(wait.Configuration["UserParameters"]) == {
+        "Step": "window", "Cron": "* * 9-17 ? * MON-FRI *", "TimeZone": "Europe/Berlin"}
+    plain = pipeline.change_actions("acme", stack, execution_role_arn="role", topic_arn="topic",
+                                    function_name="fn")
+    assert [a.Name for a in plain] == list(naming.CHANGE_ACTIONS)

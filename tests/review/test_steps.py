@@ -213,7 +213,7 @@ def test_a_change_set_that_failed_for_another_reason_fails_the_review() -> None:
 
 def test_unknown_steps_and_missing_parameters_fail_the_job() -> None:
     c = Clients()
-    assert "Step must be one of review, waive, check" in c.failure_message({"Step": "deploy"})
+    assert "Step must be one of review, waive, window, check" in c.failure_message({"Step": "deploy"})
     c = Clients()
     assert "lack PipelineName, ExecutionId" in c.failure_message(
         {"Step": "review", "StackName": STACK, "ChangeSetName": CHANGE_SET})
@@ -272,3 +272,30 @@ def test_a_deleted_change_set_is_stale() -> None:
     c.cfn_stub.add_client_error("describe_change_set", "ChangeSetNotFound", "ChangeSet [x] does not exist",
                                 expected_params={"StackName": STACK, "ChangeSetName": CHANGE_SET})
     assert "no longer exists" in c.failure_message(CHECK)
+
+
+# ---- the deployment window ----
+
+WINDOW = {"Step": "window", "Cron": "* * 9-17 ? * MON-FRI *", "TimeZone": "UTC"}
+
+
+def test_inside_the_window_the_wait_succeeds() -> None:
+    result = steps.window_step(WINDOW, now=dt.datetime(2026, 12, 2, 10, 0, tzinfo=dt.timezone.utc))
+    assert result.continuation is None and result.message.startswith("inside the deployment window")
+
+
+def test_outside_the_window_the_step_asks_to_be_called_again(monkeypatch) -> None:
+    c = Clients()
+    c.cp_stub.add_response("put_job_success_result", {}, {"jobId": JOB_ID, "continuationToken": "waiting"})
+    # The handler reads the real clock: pin it to Saturday 2026-12-05, outside the window.
+    original = steps.window_step
+    monkeypatch.setattr(steps, "window_step", lambda parameters, now: original(
+        parameters, now=dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.timezone.utc)))
+    result = c.run(WINDOW)
+    assert result.continuation == "waiting"
+
+
+def test_a_bad_window_fails_the_action_saying_why() -> None:
+    c = Clients()
+    message = c.failure_message(WINDOW | {"TimeZone": "PST"})
+    assert message.startswith("deployment window: time zone 'PST': abbreviations are ambiguous")
