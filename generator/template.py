@@ -29,6 +29,7 @@ from generator import (
 from generator.config import PipelinesConfig
 from generator.errors import GenerateError, StackError
 from generator.problems import render_all
+from generator.scanner_suppressions import scanner_suppressions
 from generator.stacks import LoadedStack
 from generator.validate import validate_repository
 
@@ -183,10 +184,12 @@ def _metadata(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -> dic
 
     ``TerminationProtection`` says which stacks the template's EventBridge rule protects after
     each create or update (generator/protection.py); ``changegate deploy`` protects the
-    bootstrap stack itself.
+    bootstrap stack itself. ``ScannerSuppressions`` are the accepted scanner findings with their
+    reasons (generator/scanner_suppressions.py), read by ``.ci/scan.py`` and by reviewers.
     """
     return {
         "Project": config.project,
+        "ScannerSuppressions": scanner_suppressions(config),
         "SourcePrefix": naming.DEFAULT_SOURCE_PREFIX,
         "Stacks": {
             name: {"StackName": stack.stack_name, "PipelineName": stack.pipeline_name,

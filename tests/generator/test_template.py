@@ -328,3 +328,13 @@ def test_build_template_returns_a_troposphere_template() -> None:
     template = build_template(report.config, report.stacks)
     assert isinstance(template, Template)
     assert template_json(template) == render_template(REPO)
+
+
+def test_metadata_carries_the_accepted_scanner_findings_with_their_reasons(doc: dict) -> None:
+    from generator.config import load_config
+    from generator.scanner_suppressions import scanner_suppressions
+
+    accepted = doc["Metadata"]["Changegate"]["ScannerSuppressions"]
+    assert accepted == scanner_suppressions(load_config(REPO))
+    assert accepted["checkov"]["CKV_AWS_116"]["resources"] == ["StackPolicyFunction"]
+    assert all(rule["reason"] for tool in accepted.values() for rule in tool.values())
