@@ -347,3 +347,29 @@ def test_a_stack_with_a_window_waits_for_it_between_the_approvals_and_the_check(
     plain = pipeline.change_actions("acme", stack, execution_role_arn="role", topic_arn="topic",
                                     function_name="fn")
     assert [a.Name for a in plain] == list(naming.CHANGE_ACTIONS)
+
+
+def test_every_lambda_actions_parameters_fit_1000_characters_once_resolved() -> None:
+    """ActionConfigurationValue: "Maximum length of 1000" (CodePipeline API reference), with the longest
+    project, stack and pipeline names and the review's outputs at their longest."""
+    import dataclasses
+
+    from generator.validate import validate_repository
+
+    project = "p" * 20
+    stack = validate_repository(REPO, lint=False).stacks["network"]
+    longest = dataclasses.replace(stack, stack_name="S" * naming.MAX_STACK_NAME,
+                                  pipeline_name="P" * naming.MAX_PIPELINE_NAME)
+    execution = "f" * naming.EXECUTION_ID_LENGTH
+    change_set = naming.change_set_name_for(project, execution)
+    outputs = {
+        "ChangeSetId": ("arn:aws-us-gov:cloudformation:us-gov-west-1:123456789012:changeSet/"
+                        f"{change_set}/{execution}"),
+        "StackStatus": "UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS",
+        "StackUpdated": "2026-12-02T06:00:00.123456+00:00", "RiskTier": "medium"}
+    for text in (pipeline.review_parameters(project, longest), pipeline.check_parameters(project, longest),
+                 pipeline.waive_parameters(longest)):
+        resolved = _resolve_review(text.replace(naming.EXECUTION_ID_VARIABLE, execution), outputs)
+        assert "#{" not in resolved
+        assert len(text) <= 1000 and len(resolved) <= 1000, (len(resolved), resolved)
+        json.loads(resolved)  # still JSON: no value CodePipeline puts in carries a quote
