@@ -102,16 +102,19 @@ def check_approvals(approvals: dict[str, Approval], *, first: str, second: str, 
     return f"{why}: approved by {approvals[first].updated_by} and {approvals[second].updated_by}"
 
 
-def open_token(codepipeline: Any, pipeline: str, execution: str, stage: str, action: str) -> str | None:
-    """The token of ``action``'s open approval request in ``execution``, or None when it is not open yet."""
+def approval_state(codepipeline: Any, pipeline: str, execution: str, stage: str,
+                   action: str) -> tuple[str, str | None]:
+    """(status, token) of ``action`` in ``execution``: ("InProgress", token) while it is open,
+    ("Succeeded"/"Failed", None) once someone decided it, ("", None) before it opens."""
     state = codepipeline.get_pipeline_state(name=pipeline)
     for stage_state in state.get("stageStates", []):
         if stage_state.get("stageName") != stage:
             continue
         if (stage_state.get("latestExecution") or {}).get("pipelineExecutionId") != execution:
-            return None
+            return "", None
         for action_state in stage_state.get("actionStates", []):
             latest = action_state.get("latestExecution") or {}
-            if action_state.get("actionName") == action and latest.get("status") == "InProgress":
-                return latest.get("token")
-    return None
+            if action_state.get("actionName") == action:
+                status = latest.get("status", "")
+                return status, latest.get("token") if status == "InProgress" else None
+    return "", None

@@ -247,7 +247,10 @@ def waive_step(parameters: dict, *, codepipeline: Any, continuation: str | None)
                else f"risk {risk}")
         return StepResult(f"{why}: {SECOND_APPROVAL_ACTION} needs a second person", {})
     attempt = int(continuation) if continuation and continuation.isdigit() else 0
-    token = approvals.open_token(codepipeline, pipeline, execution, CHANGE_STAGE, SECOND_APPROVAL_ACTION)
+    status, token = approvals.approval_state(codepipeline, pipeline, execution, CHANGE_STAGE,
+                                             SECOND_APPROVAL_ACTION)
+    if status in ("Succeeded", "Failed"):
+        return StepResult(f"{SECOND_APPROVAL_ACTION} was already decided ({status})", {})
     if token is None:
         if attempt + 1 >= MAX_WAIVE_ATTEMPTS:
             return StepResult(f"{SECOND_APPROVAL_ACTION} did not open; left to a person", {})

@@ -181,3 +181,10 @@ def test_names_agree_with_the_generator() -> None:
     assert (steps.CHANGE_STAGE, steps.APPROVE_ACTION, steps.SECOND_APPROVAL_ACTION) == (
         naming.CHANGE_STAGE, naming.APPROVE_ACTION, naming.SECOND_APPROVAL_ACTION)
     assert approvals.REQUIREMENTS == ("risk", "always")
+
+
+def test_a_second_approval_a_person_already_gave_is_not_waited_for() -> None:
+    c = Clients()
+    c.cp_stub.add_response("get_pipeline_state", _state(status="Succeeded", token=None), {"name": PIPELINE})
+    c.success()
+    assert c.run(WAIVE | {"RiskTier": "low"}).message == "SecondApproval was already decided (Succeeded)"
