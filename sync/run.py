@@ -59,8 +59,9 @@ from generator.errors import SyncError, UsageError
 from generator.lint import lint_stacks
 from generator.validate import ValidationReport, validate_repository
 from sync import worktree
-from sync.archive import Archive, stack_archive
+from sync.archive import Archive
 from sync.git import CommitInfo, Git, rollback_refusals
+from sync.package import PackagedStack, local_archive, package_stack
 from sync.pipelines import REDEPLOY_HINT, PipelineMissing, commit_metadata, start_pipeline
 from sync.plan import Plan, classify, resolve_unknown
 from sync.state import (
@@ -114,6 +115,7 @@ class SyncReport:
     removed: list[str] = field(default_factory=list)
     unchanged: list[str] = field(default_factory=list)
     uploaded: dict[str, str | None] = field(default_factory=dict)  # folder -> new version id
+    assets: dict[str, list[str]] = field(default_factory=dict)  # folder -> asset keys written
     deleted: list[str] = field(default_factory=list)
     started: dict[str, str] = field(default_factory=dict)  # folder -> execution id
     not_started: dict[str, str] = field(default_factory=dict)  # folder -> why
@@ -161,8 +163,12 @@ def run_sync(root: Path, s3: Any, codepipeline: Any, options: SyncOptions, *,
         # stop before S3: a stack whose template does not load would look removed
         report.notes.append("cfn-lint not run: fix the errors above first")
         return report
-    _check_worktree(git, commit.id, validation, root, options.dry_run, report)
-    local = {name: stack_archive(stack) for name, stack in validation.stacks.items()}
+    # packaging reads the stacks' local content (nested templates, snippets, code): offline, so a
+    # no-change sync stays at its two requests; the uploads happen only for stacks that changed
+    local = {name: local_archive(stack, root, validation.config.content_sources)
+             for name, stack in validation.stacks.items()}
+    packaged = frozenset(f for a in local.values() if isinstance(a, PackagedStack) for f in a.files)
+    _check_worktree(git, commit.id, validation, root, options.dry_run, report, packaged)
     disabled = {name for name, stack in validation.stacks.items() if stack.settings.disabled}
 
     linted: set[str] = set()
@@ -189,13 +195,13 @@ def _reset(report: SyncReport) -> None:
     """Forget one attempt's plan and results (what it uploaded is found again by the next plan)."""
     for name in ("added", "changed", "removed", "unchanged", "deleted", "disabled", "failures"):
         getattr(report, name).clear()
-    for name in ("uploaded", "started", "not_started"):
+    for name in ("uploaded", "assets", "started", "not_started"):
         getattr(report, name).clear()
     report.warnings = [w for w in report.warnings if w.startswith("dry run of the working tree")]
 
 
 def _attempt(git: Git, s3: Any, codepipeline: Any, options: SyncOptions, commit: CommitInfo,
-             local: dict[str, Archive], disabled: set[str], report: SyncReport, *,
+             local: dict[str, Archive | PackagedStack], disabled: set[str], report: SyncReport, *,
              progress: ProgressFactory | None, lint: bool, linted: set[str], strict: bool) -> SyncReport:
     validation = report.validation
     assert validation is not None
@@ -300,12 +306,12 @@ def _check_prefix(options: SyncOptions) -> None:
 
 
 def _check_worktree(git: Git, commit: str | None, validation: ValidationReport, root: Path,
-                    dry_run: bool, report: SyncReport) -> None:
+                    dry_run: bool, report: SyncReport, packaged: Collection[str] = ()) -> None:
     if not git.available:
         report.notes.append(f"no git repository at {root}: the files are shipped as they are "
                             "(nothing to compare them with)")
         return
-    read = worktree.files_read(validation, root)
+    read = worktree.files_read(validation, root) | set(packaged)
     lines = worktree.differences(git, commit or "HEAD", git.head(), read)
     if not lines:
         return
@@ -352,7 +358,7 @@ def _check_versioning(s3: Any, options: SyncOptions, report: SyncReport) -> None
                     "again")
 
 
-def _plan(s3: Any, options: SyncOptions, local: dict[str, Archive],
+def _plan(s3: Any, options: SyncOptions, local: dict[str, Archive | PackagedStack],
           report: SyncReport) -> tuple[Plan, RemoteState]:
     try:
         remote = read_remote_state(s3, options.bucket, options.prefix)
@@ -435,13 +441,21 @@ class _Lost(Exception):
     """A conditional upload found the object replaced since the listing."""
 
 
-def _upload(s3: Any, options: SyncOptions, local: dict[str, Archive], folders: list[str],
+def _upload(s3: Any, options: SyncOptions, local: dict[str, Archive | PackagedStack], folders: list[str],
             commit: CommitInfo, records: dict[str, StackRecord], disabled: Collection[str],
             remote: RemoteState, report: SyncReport, progress: Callable[[str], None] | None) -> None:
     about_commit = commit_metadata(commit)
 
     def put(folder: str) -> dict | Exception:
         archive = local[folder]
+        if isinstance(archive, PackagedStack):
+            # its nested templates and code first (each once, by content), then the archive whose
+            # template pins exactly those versions
+            try:
+                archive, assets = package_stack(s3, options.bucket, options.prefix, archive)
+            except SyncError as exc:
+                return exc
+            report.assets[folder] = [a.key for a in assets]
         metadata = {META_SHA256: archive.sha256}
         if commit.id:
             metadata[META_COMMIT] = commit.id
