@@ -4,15 +4,19 @@ from __future__ import annotations
 
 import io
 import json
+import shutil
 import textwrap
 import zipfile
 from pathlib import Path
+from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
+import pytest
 from cfnlint.api import ManualArgs, lint
-from sync_fixtures import BUCKET, C1, C2, TEMPLATE
+from sync_fixtures import BUCKET, C1, C2, TEMPLATE, commit_all, git
 
 from generator import naming
+from generator.errors import UsageError
 from generator.validate import validate_repository
 from sync.package import PackagedStack, local_archive
 
@@ -259,3 +263,35 @@ def test_the_packaged_templates_pass_cfn_lint(repo, aws, tmp_path):
         matches = lint(text, config=ManualArgs(regions=[REGION]))
         # no W3002 ("may only work with 'package'") either: nothing local is left
         assert [str(m) for m in matches] == [], name
+
+
+def test_the_examples_package_their_nested_stack_and_code_and_a_second_sync_costs_two_requests(
+        example_root, aws, tmp_path):
+    root = tmp_path / "example"
+    for folder in ("stacks", "pipelines"):
+        shutil.copytree(example_root / folder, root / folder)
+    example = SimpleNamespace(root=root)
+    report = aws.sync(example, commit=C1, start=False)
+    assert report.ok, report.failures
+    network = archive_template(aws, "network")["Resources"]["FlowLogs"]["Properties"]
+    url = urlsplit(network["TemplateURL"])
+    child = json.loads(get(aws, unquote(url.path.lstrip("/")), parse_qs(url.query)["versionId"][0]))
+    assert child["Resources"]["FlowLog"]["Type"] == "AWS::EC2::FlowLog"
+    service = archive_template(aws, "service")["Resources"]["SmokeTestFunction"]["Properties"]
+    code = assert_code_pin(aws, service["Code"], "service")
+    assert code == {"index.py": (example_root / "stacks/service/smoke-test/index.py").read_bytes()}
+    assert sorted(report.assets) == ["network", "service"]
+
+    again = aws.sync(example, commit=C1, start=False)
+    assert again.ok and again.unchanged == ["alarms", "database", "network", "service"]
+    assert aws.calls == ["ListObjectsV2", "GetObject"]
+
+
+def test_an_uncommitted_code_file_is_refused_like_an_uncommitted_template(repo, aws):
+    packaged_repo(repo, aws)
+    git(repo.root, "init", "-q", "-b", "main")
+    commit_all(repo.root, "stacks")
+    write(repo.root / "stacks/fn/src/index.py", "def handler(event, context):\n    return 'dirty'\n")
+    with pytest.raises(UsageError, match=r"stacks/fn/src/index.py \(modified\)"):
+        aws.sync(repo)
+    assert aws.calls == []
