@@ -13,8 +13,10 @@ module does what ``aws cloudformation package`` does for those paths, but reprod
   that is not already a ``.zip``/``.jar``/``.war`` is zipped on its own, as the AWS CLI does;
 * a nested template (``AWS::CloudFormation::Stack`` ``TemplateURL``, ``AWS::Serverless::Application``
   ``Location``) is packaged recursively first: its own local references are uploaded and pinned,
-  then the rewritten child is uploaded. Paths inside a nested template are relative to that
-  template's folder (as ``aws cloudformation package`` resolves them) and must stay inside it;
+  then the rewritten child is uploaded. Paths inside a nested template (and a snippet) are
+  relative to that file's folder (as ``aws cloudformation package`` resolves them) and must stay
+  inside the stack's folder; the nested template's other references get validate's check
+  (``content_problems``), since validate reads only the stack's own template;
 * the template in the stack's archive is rewritten to point at exactly the versions uploaded:
   ``TemplateURL: https://<bucket>.s3.<region>.amazonaws.com/<key>?versionId=<v>`` (the URL form the
   AWS fidelity notes checked for the bootstrap deploy, plus the version query that
@@ -60,7 +62,15 @@ from generator.stacks import LoadedStack
 from generator.transforms import INCLUDE
 from generator.zipfiles import Archive, build_archive, content_hash
 from sync.archive import archive_entries
-from sync.state import ABSENT_CODES, META_SHA256, error_code, is_conflict, version_of
+from sync.state import (
+    ABSENT_CODES,
+    DENIED_CODES,
+    META_SHA256,
+    error_code,
+    is_conflict,
+    listed_absent,
+    version_of,
+)
 
 ASSETS_FOLDER = ".assets"  # under the prefix; a dot folder, like the manifest's, the listing skips
 CODE_ARCHIVES = (".zip", ".jar", ".war")  # code files uploaded as they are
@@ -117,8 +127,8 @@ def local_archive(stack: LoadedStack, root: Path, allowed: tuple[str, ...] = ())
     entries = archive_entries(stack)
     if not _may_reference(stack.template_bytes):
         return build_archive(entries)
-    reader = _Reader(Path(root), stack.name, allowed)
     base = stack.source.directory
+    reader = _Reader(Path(root), stack.name, base, allowed)
     template, includes = reader.inline(stack.template, base, stack.template_relpath)
     references = reader.references(template, base, stack.template_relpath, depth=0)
     if not references and not includes:
@@ -143,8 +153,9 @@ def _may_reference(raw: bytes) -> bool:
 class _Reader:
     """Finds the local references of a template (recursively) and reads their content."""
 
-    def __init__(self, root: Path, folder: str, allowed: tuple[str, ...]) -> None:
+    def __init__(self, root: Path, folder: str, stack_dir: Path, allowed: tuple[str, ...]) -> None:
         self.root, self.folder, self.allowed = root, folder, allowed
+        self.stack_dir = stack_dir.resolve()
         self.files: set[str] = set()
         self.assets: dict[Path, Asset] = {}  # one read per file, however often it is named
         self.visiting: list[Path] = []
@@ -156,9 +167,11 @@ class _Reader:
     def _target(self, text: str, base: Path, relpath: str, path: tuple) -> Path:
         relative = Path(unquote(text))
         target = (base / relative).resolve()
-        if relative.is_absolute() or not target.is_relative_to(base.resolve()):
-            raise self._fail(relpath, path, f"{text!r} leaves the folder of {relpath}",
-                             "keep the file inside that folder and give its path relative to it")
+        if relative.is_absolute() or not target.is_relative_to(self.stack_dir):
+            raise self._fail(relpath, path, f"{text!r} leaves the stack's folder "
+                             f"(stacks/{self.folder}/): only files inside it are reviewed with it",
+                             f"move the file into stacks/{self.folder}/ and give its path relative "
+                             f"to the folder of {relpath}")
         if not target.exists():
             raise self._fail(relpath, path, f"{text!r} is not a file in the folder of {relpath}",
                              "add the file, or fix the path (relative to the template's folder)")
@@ -325,10 +338,13 @@ class _Reader:
 
     def _judge(self, template: Any, raw: bytes, relpath: str, folder: Path) -> None:
         """validate checks the stack's own template; a nested one ships too, so the same check."""
+        # local paths are judged by _target (relative to the nested template's folder, inside the
+        # stack's folder); content_problems would judge them against the stack's folder
+        local = ("content-outside-stack-folder", "content-file-missing")
         problems = [p for p in content_problems(template, relpath, self.folder, folder, self.allowed,
                                                 Resolver(template, {}),
                                                 may_transform=b"Transform" in raw)
-                    if p.is_error]
+                    if p.is_error and p.check not in local]
         if problems:
             lines = "\n".join(f"    {p.key or ''}: {p.message}" for p in problems)
             raise SyncError(f"{relpath} (a nested template of stacks/{self.folder}) names content "
@@ -402,7 +418,11 @@ class Packager:
         try:
             head = self.s3.head_object(Bucket=self.bucket, Key=key)
         except ClientError as exc:
-            if error_code(exc) in ABSENT_CODES:
+            # without s3:ListBucket on the key S3 answers 403, not 404, for a missing key (see
+            # sync/state.py, F19): absent only when a listing of exactly that key shows none
+            code = error_code(exc)
+            if code in ABSENT_CODES or (code in DENIED_CODES
+                                        and listed_absent(self.s3, self.bucket, key)):
                 return None
             raise
         return Uploaded(key, self._version(key, head), written=False)

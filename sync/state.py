@@ -22,6 +22,10 @@ Why the manifest can be trusted, and why ETags are only compared with ETags:
   says what it holds. Without that metadata the stack counts as changed and is uploaded again.
   Either way a re-run converges.
 
+Packaged content (``sync/package.py``) lives under ``<prefix>.assets/<folder>/``: a dot folder
+like the manifest's, below ``LIST_START_AFTER`` and behind the ``/`` delimiter, so the listing
+never shows it and no asset is ever taken for a stack (or removed with one).
+
 The manifest is also what makes overlapping syncs safe (issue 9, item 8): it is only ever
 replaced with a conditional write, ``IfMatch`` on the ETag this run read (``IfNoneMatch="*"``
 when there was none), so of two runs that read the same state only one can record its result;
@@ -183,7 +187,7 @@ def fetch_manifest(s3: Any, bucket: str, prefix: str) -> Manifest:
         body = response["Body"].read()
     except ClientError as exc:
         code = error_code(exc)
-        if code in ABSENT_CODES or (code in DENIED_CODES and _listed_absent(s3, bucket, key)):
+        if code in ABSENT_CODES or (code in DENIED_CODES and listed_absent(s3, bucket, key)):
             log.info("no state manifest at s3://%s/%s (%s): every stack object is checked by HEAD",
                      bucket, key, code)
             return Manifest({}, False, None)
@@ -202,7 +206,7 @@ def fetch_manifest(s3: Any, bucket: str, prefix: str) -> Manifest:
         return Manifest({}, False, etag)
 
 
-def _listed_absent(s3: Any, bucket: str, key: str) -> bool:
+def listed_absent(s3: Any, bucket: str, key: str) -> bool:
     """True when a listing of exactly ``key`` succeeds and shows no such object (F19)."""
     try:
         listing = s3.list_objects_v2(Bucket=bucket, Prefix=key, MaxKeys=1)
@@ -218,7 +222,7 @@ def manifest_etag_now(s3: Any, bucket: str, prefix: str) -> str | None:
         return normalize_etag(s3.head_object(Bucket=bucket, Key=key).get("ETag"))
     except ClientError as exc:
         if error_code(exc) in ABSENT_CODES or (error_code(exc) in DENIED_CODES
-                                               and _listed_absent(s3, bucket, key)):
+                                               and listed_absent(s3, bucket, key)):
             return None
         raise
 

@@ -16,7 +16,7 @@ from cfnlint.api import ManualArgs, lint
 from sync_fixtures import BUCKET, C1, C2, TEMPLATE, commit_all, git
 
 from generator import naming
-from generator.errors import UsageError
+from generator.errors import SyncError, UsageError
 from generator.validate import validate_repository
 from sync.package import PackagedStack, local_archive
 
@@ -294,4 +294,92 @@ def test_an_uncommitted_code_file_is_refused_like_an_uncommitted_template(repo, 
     write(repo.root / "stacks/fn/src/index.py", "def handler(event, context):\n    return 'dirty'\n")
     with pytest.raises(UsageError, match=r"stacks/fn/src/index.py \(modified\)"):
         aws.sync(repo)
+    assert aws.calls == []
+
+
+FORMS = textwrap.dedent("""\
+    AWSTemplateFormatVersion: "2010-09-09"
+    Transform: AWS::Serverless-2016-10-31
+    Parameters:
+      TopicName:
+        Type: String
+    Resources:
+      Api:
+        Type: AWS::Serverless::Function
+        Properties:
+          Runtime: python3.12
+          Handler: handler.main
+          CodeUri: handler.py
+          Description: !Ref TopicName
+      MachineRole:
+        Type: AWS::IAM::Role
+        Properties:
+          AssumeRolePolicyDocument:
+            Version: "2012-10-17"
+            Statement:
+              - Effect: Allow
+                Principal: {Service: states.amazonaws.com}
+                Action: sts:AssumeRole
+      Machine:
+        Type: AWS::StepFunctions::StateMachine
+        Properties:
+          RoleArn: !GetAtt MachineRole.Arn
+          DefinitionS3Location: machine.json
+""")
+
+
+def test_each_reference_takes_the_pinned_form_its_property_documents(repo, aws):
+    repo.put("forms", template=FORMS)
+    write(repo.root / "stacks/forms/handler.py", "def main(event, context):\n    return 0\n")
+    write(repo.root / "stacks/forms/machine.json",
+          '{"StartAt": "Done", "States": {"Done": {"Type": "Succeed"}}}\n')
+    repo.write_config("stacks:\n  forms: {capabilities: [CAPABILITY_IAM, CAPABILITY_AUTO_EXPAND]}\n")
+    aws.create_pipeline("forms")
+    report = aws.sync(repo, commit=C1)
+    assert report.ok, (report.failures, [str(p) for p in report.validation.problems])
+    resources = archive_template(aws, "forms")["Resources"]
+    # SAM: {Bucket, Key, Version} (AWS::Serverless::Function CodeUri, S3 location object)
+    code_uri = resources["Api"]["Properties"]["CodeUri"]
+    assert set(code_uri) == {"Bucket", "Key", "Version"} and code_uri["Bucket"] == BUCKET
+    # a single code file is zipped on its own, as the AWS CLI does
+    assert zip_entries(get(aws, code_uri["Key"], code_uri["Version"])) == {
+        "handler.py": b"def main(event, context):\n    return 0\n"}
+    # Step Functions: DefinitionS3Location {Bucket, Key, Version}; a definition is uploaded as it is
+    location = resources["Machine"]["Properties"]["DefinitionS3Location"]
+    assert set(location) == {"Bucket", "Key", "Version"} and location["Key"].endswith(".json")
+    assert get(aws, location["Key"], location["Version"]) == (
+        repo.root / "stacks/forms/machine.json").read_bytes()
+    # the SAM transform stays: CloudFormation expands it from the pinned locations
+    assert archive_template(aws, "forms")["Transform"] == "AWS::Serverless-2016-10-31"
+
+
+def test_a_nested_template_naming_unreviewed_content_is_refused_before_any_request(repo, aws):
+    packaged_repo(repo, aws)
+    write(repo.root / "stacks/nested/nested/child.yaml",
+          CHILD.replace("Code: code", "Code: {S3Bucket: elsewhere, S3Key: code.zip}"))
+    with pytest.raises(SyncError, match=r"(?s)stacks/nested/nested/child.yaml \(a nested template of "
+                                        r"stacks/nested\).*s3://elsewhere/code.zip"):
+        aws.sync(repo, commit=C1)
+    assert aws.calls == []
+
+
+def test_a_nested_template_may_name_its_siblings_but_not_leave_the_stack_folder(repo, aws):
+    packaged_repo(repo, aws)
+    write(repo.root / "stacks/nested/nested/child.yaml", CHILD.replace("Code: code", "Code: ../../fn/src"))
+    with pytest.raises(SyncError, match=r"stacks/nested/nested/child.yaml at Resources.Function"
+                                        r".Properties.Code: '../../fn/src' leaves the stack's folder"):
+        aws.sync(repo, commit=C1)
+    assert aws.calls == []
+    # relative to the nested template's folder, inside the stack's: packaged
+    write(repo.root / "stacks/nested/shared/app.py", "def handler(event, context):\n    return 2\n")
+    write(repo.root / "stacks/nested/nested/child.yaml", CHILD.replace("Code: code", "Code: ../shared"))
+    assert aws.sync(repo, commit=C1).ok
+
+
+def test_a_nested_template_that_nests_itself_is_refused(repo, aws):
+    packaged_repo(repo, aws)
+    again = "  Again:\n    Type: AWS::CloudFormation::Stack\n    Properties:\n      TemplateURL: child.yaml\n"
+    write(repo.root / "stacks/nested/nested/child.yaml", CHILD.replace("Outputs:\n", again + "Outputs:\n"))
+    with pytest.raises(SyncError, match=r"nested/child.yaml includes itself"):
+        aws.sync(repo, commit=C1)
     assert aws.calls == []
