@@ -5,6 +5,10 @@ the zip is built by generator/zipfiles.py, so the same content always gives the 
 unchanged stack never makes a new S3 object version. The content hash (names and bytes, not zip
 bytes) is what the sync compares with the one it stored; an S3 ETag is never used for that
 (decision 3).
+
+A stack whose template names files of its folder (nested templates, ``AWS::Include`` snippets,
+code) is packaged by ``sync/package.py``: its archive holds the template rewritten to the uploaded
+versions, and its hash covers those files' content.
 """
 
 from __future__ import annotations

@@ -55,7 +55,7 @@ from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import naming
 from generator.content_sources import SOURCES, Source, content_problems
-from generator.documents import read_document
+from generator.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, read_document
 from generator.errors import SyncError
 from generator.resolve import Resolver, path_text
 from generator.stacks import LoadedStack
@@ -295,6 +295,9 @@ class _Reader:
                 raise self._fail(relpath, path, f"{text!r} is a folder; {source.type} takes a file",
                                  "name the file")
             files = sorted(p for p in target.rglob("*") if p.is_file())
+            if not files:
+                raise self._fail(relpath, path, f"{text!r} is an empty folder",
+                                 "put the code in it, or fix the path")
             entries = {p.relative_to(target).as_posix(): p.read_bytes() for p in files}
             self.files.update(self._rel(p) for p in files)
             archive = build_archive(entries)
@@ -391,7 +394,11 @@ class Packager:
     def archive(self, stack: PackagedStack) -> Archive:
         template = self._rewrite(stack.folder, stack.template, stack.references)
         entries = dict(stack.entries)
-        entries[naming.ARCHIVE_TEMPLATE] = _template_bytes(template)
+        entries[naming.ARCHIVE_TEMPLATE] = body = _template_bytes(template)
+        if len(body) > MAX_TEMPLATE_BYTES:  # included snippets and the JSON form can grow it
+            raise SyncError(f"stacks/{stack.folder}: the packaged template is {len(body):,} bytes; "
+                            f"the limit is {MAX_TEMPLATE_BYTES:,} bytes ({TEMPLATE_LIMIT_NOTE})\n"
+                            "    hint: move resources into a nested template in the stack's folder")
         return Archive(data=build_archive(entries).data, sha256=stack.sha256)
 
     def _rewrite(self, folder: str, template: Any, references: tuple[Reference, ...]) -> Any:

@@ -10,7 +10,9 @@
 4. Refuse rollbacks (``git``), unless forced; refuse an unversioned bucket when anything is to be
    uploaded or removed (one GetBucketVersioning: a no-change sync stays at two requests).
 5. Upload new and changed archives in parallel (metadata: content hash and commit), each a
-   conditional write on what the listing showed; remove the objects of removed stacks with a
+   conditional write on what the listing showed; a stack whose template names local content
+   (nested templates, snippets, code) first uploads that content and pins its template to the
+   versions (``package``); remove the objects of removed stacks with a
    delete marker (versioning keeps their history; their CloudFormation stacks are never touched).
 6. Write the manifest (conditional: see below), describing only what is now in the bucket, with
    the uploaded stacks' starts pending.

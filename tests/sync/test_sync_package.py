@@ -12,8 +12,9 @@ from types import SimpleNamespace
 from urllib.parse import parse_qs, unquote, urlsplit
 
 import pytest
+from botocore.exceptions import ClientError
 from cfnlint.api import ManualArgs, lint
-from sync_fixtures import BUCKET, C1, C2, TEMPLATE, commit_all, git
+from sync_fixtures import BUCKET, C1, C2, TEMPLATE, commit_all, fail_on, git
 
 from generator import naming
 from generator.errors import SyncError, UsageError
@@ -383,3 +384,25 @@ def test_a_nested_template_that_nests_itself_is_refused(repo, aws):
     with pytest.raises(SyncError, match=r"nested/child.yaml includes itself"):
         aws.sync(repo, commit=C1)
     assert aws.calls == []
+
+
+def test_a_missing_asset_answered_with_403_is_uploaded_once_a_listing_shows_it_absent(repo, aws):
+    """Without s3:ListBucket on the key, S3 answers HEAD of a missing key with 403 (state.py, F19)."""
+    packaged_repo(repo, aws)
+    denied = {"Error": {"Code": "403", "Message": "Forbidden"},
+              "ResponseMetadata": {"HTTPStatusCode": 403}}
+    fail_on(aws.s3, "HeadObject", nth=tuple(range(1, 20)), error=lambda: ClientError(denied, "HeadObject"),
+            when=lambda params: params["Key"].startswith(ASSETS))
+    report = aws.sync(repo, commit=C1)
+    assert report.ok, report.failures
+    assert aws.calls.count("ListObjectsV2") == 1 + 3  # the state listing, one per asset key
+    assert len(asset_keys(aws)) == 3  # the child template, its code, fn's code
+
+
+def test_an_empty_code_folder_is_refused(repo, aws):
+    packaged_repo(repo, aws)
+    for path in sorted((repo.root / "stacks/fn/src").rglob("*"), reverse=True):
+        path.rmdir() if path.is_dir() else path.unlink()
+    with pytest.raises(SyncError, match=r"stacks/fn/template.yaml at Resources.Function.Properties"
+                                        r".Code: 'src' is an empty folder"):
+        aws.sync(repo, commit=C1)
