@@ -8,14 +8,14 @@ right before ``PutApprovalResult``: a different execution or token is refused, n
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from typing import Any
 
 from botocore.exceptions import ClientError
 
 from changegate.aws import aws_call, error_code
-from changegate.changesets import ChangeSet, describe_change_set
+from changegate.changesets import ChangeSet
 from changegate.origin import Origin, SyncIdentity, read_origin
 from changegate.pipeline_state import (
     SKIPPED_NOTE,
@@ -26,7 +26,10 @@ from changegate.pipeline_state import (
     get_execution,
     read_state,
 )
+from changegate.reviewed import LocalReview, as_change_set, read_review
+from changegate.two_approvals import choose, decided, progress
 from generator.errors import ChangegateError
+from review.approvals import Approval
 
 log = logging.getLogger(__name__)
 
@@ -57,6 +60,16 @@ class ApprovalRequest:
     stack: str
     change_set: ChangeSet
     origin: Origin
+    review: LocalReview | None = None  # the pipeline's review code run here (changegate/reviewed.py)
+    waiting: tuple[PendingApproval, ...] = ()  # every open approval of the execution
+    approvals: dict[str, Approval] = field(default_factory=dict)  # who decided which, so far
+    note: str = ""  # which approval is decided, and why that one
+
+    @property
+    def progress(self) -> str:
+        """``waiting for 2 approvals``, ``1 of 2 approved (by X)``, ``second approval waived (risk low)``."""
+        pipeline = self.review.pipeline if self.review else None
+        return progress([p.action for p in self.waiting], self.approvals, pipeline.risk if pipeline else None)
 
     # what is shown: from the object version's metadata, or variables marked by origin.provenance
     @property
@@ -78,11 +91,15 @@ class ApprovalRequest:
                 "stack": self.stack, "commit": self.commit, "author": self.author,
                 "subject": self.subject, "object_version": self.origin.source.version,
                 "trusted": self.origin.trusted, "origin": self.origin.to_json(),
+                "approvals": {"progress": self.progress, "open": [p.action for p in self.waiting],
+                              "decided": {name: {"status": a.status, "by": a.updated_by, "summary": a.summary}
+                                          for name, a in self.approvals.items()}},
+                **(self.review.to_json() if self.review else {}),
                 "change_set": self.change_set.to_json()}
 
 
 def read_request(codepipeline: Any, cfn: Any, s3: Any, *, project: str, pipeline: str, stack: str,
-                 sync: SyncIdentity) -> ApprovalRequest:
+                 sync: SyncIdentity, account: str | None = None) -> ApprovalRequest:
     """The approval pending on ``pipeline``, its change set and its origin; ``NothingPendingError`` when none.
 
     The commit, author and subject come from the metadata of the object version the execution runs
@@ -94,12 +111,23 @@ def read_request(codepipeline: Any, cfn: Any, s3: Any, *, project: str, pipeline
     pending = state.pending
     details = action_details(codepipeline, pipeline, pending.execution_id)
     stack_name, change_set_name = change_set_in(details, project, pending.execution_id, stack)
-    change_set = describe_change_set(cfn, stack_name, change_set_name)
+    # the Review action's own code, on the same change set (issue 11, item 2)
+    local = read_review(cfn, stack_name, change_set_name, account=account, details=details,
+                        execution_id=pending.execution_id)
     execution = get_execution(codepipeline, pipeline, pending.execution_id)
     origin = read_origin(s3, pipeline=pipeline, execution=execution, details=details, sync=sync)
     if not origin.trusted:
         log.warning("execution %s of %s: %s", pending.execution_id, pipeline, "; ".join(origin.problems))
-    return ApprovalRequest(pending, stack_name, change_set, origin)
+    open_approvals = tuple(p for p in state.pendings if p.execution_id == pending.execution_id)
+    return ApprovalRequest(pending, stack_name, as_change_set(local.view), origin, local,
+                           open_approvals or (pending,), decided(details, pending.execution_id))
+
+
+def for_caller(request: ApprovalRequest, caller: str | None, *, approve: bool) -> ApprovalRequest:
+    """The request bound to the approval this caller decides (changegate/two_approvals.py ``choose``);
+    ``SameApproverError`` when approving would make them both approvers of the execution."""
+    choice = choose(request.waiting or (request.pending,), request.approvals, caller=caller, approve=approve)
+    return replace(request, pending=choice.pending, note=choice.note)
 
 
 def refuse_untrusted(request: ApprovalRequest) -> None:
@@ -124,10 +152,15 @@ def _whereabouts(state: PipelineState) -> str:
 def decide(codepipeline: Any, request: ApprovalRequest, *, approve: bool, summary: str) -> datetime | None:
     """``PutApprovalResult`` for exactly ``request``'s execution; refuse if anything moved."""
     seen = request.pending
-    now = read_state(codepipeline, seen.pipeline).pending
+    state = read_state(codepipeline, seen.pipeline)
+    # the same approval action, still open (the other one of the pair may be open too)
+    now = next((p for p in state.pendings if p.action == seen.action), None)
+    if now is None and state.pending is not None and state.pending.execution_id != seen.execution_id:
+        now = state.pending  # a newer execution waits: say so below
     if now is None:
-        raise ApprovalRaceError(f"the approval of execution {seen.execution_id} on {seen.pipeline} is no "
-                                "longer pending (decided, expired or stopped meanwhile); nothing was done")
+        raise ApprovalRaceError(f"the approval ({seen.action}) of execution {seen.execution_id} on "
+                                f"{seen.pipeline} is no longer pending (decided, expired or stopped "
+                                "meanwhile); nothing was done")
     if now.execution_id != seen.execution_id or now.token != seen.token:
         raise ApprovalRaceError(
             f"the pending approval on {seen.pipeline} changed while you were reading: execution "

@@ -73,10 +73,11 @@ class Aws:
     """A boto3 session and the clients made from it, one per service."""
 
     def __init__(self, session: boto3.Session | None, clients: dict[str, Any] | None = None,
-                 account: str | None = None) -> None:
+                 account: str | None = None, arn: str | None = None) -> None:
         self.session = session
         self._clients = dict(clients or {})
         self._account = account
+        self._arn = arn
 
     def client(self, service: str) -> Any:
         if service not in self._clients:
@@ -99,9 +100,19 @@ class Aws:
 
     def account(self) -> str:
         if self._account is None:
-            with aws_call("sts:GetCallerIdentity", "the current credentials"):
-                self._account = self.client("sts").get_caller_identity()["Account"]
+            self._identity()
         return self._account
+
+    def caller_arn(self) -> str:
+        """The caller's ARN as CodePipeline records it in an approval's ``updatedBy``."""
+        if self._arn is None:
+            self._identity()
+        return self._arn
+
+    def _identity(self) -> None:
+        with aws_call("sts:GetCallerIdentity", "the current credentials"):
+            identity = self.client("sts").get_caller_identity()
+        self._account, self._arn = identity["Account"], identity["Arn"]
 
 
 def refuse_html_success(operation_model: Any, response_dict: dict[str, Any], **_: Any) -> None:

@@ -28,6 +28,7 @@ from botocore.exceptions import ClientError
 from changegate.aws import AccessDeniedError, CredentialsError, aws_call, error_code, paginate
 from generator.errors import AwsError
 from generator.naming import (
+    APPROVAL_ACTIONS,
     CHANGE_STAGE,
     PIPELINE_VARIABLES,
     PLAN_ACTION,
@@ -98,6 +99,8 @@ class PipelineState:
     skipped: str | None = None  # the newest execution whose Change stage was skipped
     stages: tuple[str, ...] = ()  # the pipeline's stage names, in order
     positions: tuple[tuple[str, str], ...] = ()  # (execution id, "Change/Approve") in a stage
+    # every open approval (Approve and SecondApproval run side by side); ``pending`` is the first
+    pendings: tuple[PendingApproval, ...] = ()
 
     @property
     def where(self) -> str | None:
@@ -149,7 +152,7 @@ def read_state(codepipeline: Any, pipeline: str) -> PipelineState:
 
 def parse_state(pipeline: str, response: dict[str, Any]) -> PipelineState:
     stages = response.get("stageStates", [])
-    pending = None
+    pendings: list[PendingApproval] = []
     running: list[str] = []
     queued: list[tuple[str, str]] = []
     positions: list[tuple[str, str]] = []
@@ -181,10 +184,13 @@ def parse_state(pipeline: str, response: dict[str, Any]) -> PipelineState:
             # only a manual approval carries a token; it is open while InProgress, in a stage the
             # execution is still in (the stage lock: the stage's latest execution is the one waiting)
             if execution.get("status") == "InProgress" and execution.get("token") and status == "InProgress":
-                pending = PendingApproval(
+                pendings.append(PendingApproval(
                     pipeline=pipeline, stage=name, action=action["actionName"],
                     token=execution["token"], execution_id=latest["pipelineExecutionId"],
-                    since=execution.get("lastStatusChange"))
+                    since=execution.get("lastStatusChange")))
+    # Approve before SecondApproval (the order people decide them in), whatever the listing's order
+    pendings.sort(key=lambda p: APPROVAL_ACTIONS.index(p.action) if p.action in APPROVAL_ACTIONS else 99)
+    pending = pendings[0] if pendings else None
     # the furthest stage something runs in; else where the last run stopped; else idle
     current = (active or troubled or [None])[-1]
     action = None
@@ -196,7 +202,7 @@ def parse_state(pipeline: str, response: dict[str, Any]) -> PipelineState:
                          tuple(dict.fromkeys(running)), current_action=action,
                          queued=tuple(dict.fromkeys(queued)), skipped=skipped,
                          stages=tuple(stage.get("stageName", "") for stage in stages),
-                         positions=tuple(positions))
+                         positions=tuple(positions), pendings=tuple(pendings))
 
 
 def _action_with(stage: dict[str, Any], statuses: tuple[str, ...]) -> str | None:
@@ -305,6 +311,7 @@ class PipelineStatus:
     change_set: str | None = None
     error: str | None = None  # a per-pipeline read failure, shown in its row
     pending_commit: str | None = None  # the commit of the execution waiting for approval
+    approvals: str | None = None  # "waiting for 2 approvals", "1 of 2 approved (by X)", ...
 
     @property
     def skipped(self) -> bool:
@@ -388,7 +395,7 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
                           pipeline, ", ".join(state.stages))
                 return None
             last = last_execution(codepipeline, pipeline)
-            summary = change_set = pending_commit = None
+            summary = change_set = pending_commit = approvals = None
             if state.pending is not None:
                 waiting = state.pending.execution_id
                 if last is not None and last.execution_id == waiting:
@@ -397,16 +404,18 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
                     pending_commit = execution_variables(codepipeline, pipeline, waiting).get(
                         PIPELINE_VARIABLES[0])
                 if change_summary is not None:
-                    stack_name, change_set = planned_change_set(codepipeline, project, pipeline,
-                                                                waiting, stack)
+                    # one ListActionExecutions: the change set it planned and who decided what
+                    details = action_details(codepipeline, pipeline, waiting)
+                    stack_name, change_set = change_set_in(details, project, waiting, stack)
                     summary = change_summary(stack_name, change_set)
+                    approvals = approval_progress(state, details)
         except (AccessDeniedError, CredentialsError):
             raise  # the same for every pipeline: one clear message, not 150 rows of it
         except AwsError as exc:
             return PipelineStatus(folder, stack, pipeline, note=note, error=str(exc))
         return PipelineStatus(folder, stack, pipeline, note=note, state=state, last=last,
                               change_summary=summary, change_set=change_set,
-                              pending_commit=pending_commit)
+                              pending_commit=pending_commit, approvals=approvals)
 
     if workers <= 1:
         rows = [one(folder) for folder in folders]
@@ -414,6 +423,17 @@ def read_status(codepipeline: Any, project: str, stacks: dict[str, str], *,
         with ThreadPoolExecutor(max_workers=workers) as pool:
             rows = list(pool.map(one, folders))
     return StatusReport(tuple(row for row in rows if row is not None), listing_denied)
+
+
+def approval_progress(state: PipelineState, details: list[dict]) -> str:
+    """How far the waiting execution's approvals are (changegate/two_approvals.py)."""
+    from changegate.reviewed import pipeline_review
+    from changegate.two_approvals import decided, progress  # it imports this module
+
+    waiting = state.pending.execution_id if state.pending else ""
+    open_actions = [p.action for p in state.pendings if p.execution_id == waiting]
+    reviewed = pipeline_review(details, waiting)
+    return progress(open_actions, decided(details, waiting), reviewed.risk if reviewed else None)
 
 
 def _iso(moment: datetime | None) -> str | None:

@@ -8,6 +8,8 @@ from datetime import datetime, timezone
 from changegate.approvals import ApprovalRequest
 from changegate.changesets import ChangeSet
 from changegate.origin import Origin
+from changegate.reviewed import LocalReview
+from review.render import render_text
 
 
 def table(headers: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
@@ -82,12 +84,34 @@ def approval_text(request: ApprovalRequest, now: datetime) -> str:
     subject = f": {request.subject}" if request.subject else ""
     lines += [f"Pipeline {pending.pipeline}, execution {pending.execution_id}",
               f"  waiting for approval at {pending.stage}/{pending.action} since {when(pending.since)} "
-              f"({age(pending.since, now)})",
-              f"  commit {commit}{by}{subject}",
+              f"({age(pending.since, now)}); {request.progress}"]
+    if request.note:
+        lines.append(f"  {request.note}")
+    lines += [f"  commit {commit}{by}{subject}",
               f"  {provenance_text(origin)}",
               change_set_text(request.change_set)]
+    if request.review is not None:
+        lines.append(review_text(request.review))
     if request.change_set.console_url:
         lines.append(f"Console: {request.change_set.console_url}")
+    return "\n".join(lines)
+
+
+def review_text(local: LocalReview) -> str:
+    """The review as the pipeline's Review action makes it (review/render.py), and the pipeline's own
+    verdict beside it when that action ran, with every difference named."""
+    lines = [f"Review (the pipeline's review code, run here; {local.policy_note}):",
+             indent(render_text(local.review).rstrip("\n"))]
+    if local.pipeline is None:
+        lines.append("The pipeline's Review action: no outputs recorded for this execution")
+        return "\n".join(lines)
+    lines.append(f"The pipeline's Review action: risk {local.pipeline.risk}: {local.pipeline.summary}")
+    if local.differences:
+        lines.append("DIFFERS from the pipeline's review: " + "; ".join(local.differences)
+                     + " (the pipeline judged with the stack policy in the source archive; "
+                     "the approval was requested on its verdict)")
+    else:
+        lines.append("  (the same as this review)")
     return "\n".join(lines)
 
 

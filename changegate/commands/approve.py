@@ -8,7 +8,7 @@ from pathlib import Path
 
 import click
 
-from changegate.approvals import decide, read_request, refuse_untrusted
+from changegate.approvals import decide, for_caller, read_request, refuse_untrusted
 from changegate.aws import aws_from_context, aws_options
 from changegate.options import format_option, root_option
 from changegate.origin import sync_identity
@@ -62,7 +62,9 @@ def _decision(approve: bool):
         codepipeline = aws.client("codepipeline")
         request = read_request(codepipeline, aws.client("cloudformation"), aws.client("s3"),
                                project=config.project, pipeline=target.pipeline, stack=target.stack,
-                               sync=sync_identity(config.project, aws.account()))
+                               sync=sync_identity(config.project, aws.account()), account=aws.account())
+        # Approve first, then SecondApproval; never the other one of an execution this caller approved
+        request = for_caller(request, aws.caller_arn(), approve=approve)
         now = (ctx.find_object(dict) or {}).get("now", lambda: datetime.now(timezone.utc))()
         # shown on stderr with --format json, so stdout stays one JSON document
         click.echo(approval_text(request, now), err=output_format == "json")
@@ -85,8 +87,8 @@ def _decision(approve: bool):
                                    if decided_at else None, "forced": forced, **request.to_json()}, indent=2))
         else:
             click.echo(f"{past}: execution {request.pending.execution_id} of {request.pending.pipeline} "
-                       f"(change set {request.change_set.name})" + (", forced past the origin checks."
-                                                                    if forced else "."))
+                       f"({request.pending.action}, change set {request.change_set.name})"
+                       + (", forced past the origin checks." if forced else "."))
         return 0
 
     return command

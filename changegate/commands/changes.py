@@ -37,7 +37,7 @@ def changes(ctx: click.Context, root: Path, stack: str, profile: str | None, reg
     aws = aws_from_context(profile, region)
     request = read_request(aws.client("codepipeline"), aws.client("cloudformation"), aws.client("s3"),
                            project=config.project, pipeline=target.pipeline, stack=target.stack,
-                           sync=sync_identity(config.project, aws.account()))
+                           sync=sync_identity(config.project, aws.account()), account=aws.account())
     if output_format == "json":
         if not request.origin.trusted:
             click.echo(untrusted_text(request.origin.problems), err=True)

@@ -7,6 +7,7 @@ name no other test directory uses.
 
 from __future__ import annotations
 
+import json
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta, timezone
 from typing import Any
@@ -19,6 +20,8 @@ from generator.naming import (
     CHANGE_ACTIONS,
     CHANGE_STAGE,
     PLAN_ACTION,
+    REVIEW_ACTION,
+    SECOND_APPROVAL_ACTION,
     SOURCE_ACTION_NAME,
     SOURCE_STAGE,
 )
@@ -35,6 +38,11 @@ EMPTY_ZIP_SHA256 = "8739c76e681f900923b900c9df0ef75cf421d39cabb54650c4b9ad19b6a7
 # in CodeBuild as the sync role, whose session CodeBuild names after the build.
 SYNC_ARN = (f"arn:aws:sts::{ACCOUNT}:assumed-role/acme-changegate-sync/"
             "AWSCodeBuild-0f1e2d3c-4b5a-6978-8a9b-0c1d2e3f4a5b")
+# Who runs the commands in these tests (GetCallerIdentity's Arn; an approval's updatedBy is this form),
+# another approver, and the steps function's session (the waiver of SecondApproval).
+APPROVER_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Approvers_0123456789abcdef/alice"
+OTHER_APPROVER_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Approvers_0123456789abcdef/bob"
+FUNCTION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/acme-changegate-steps/acme-changegate-steps"
 
 
 # ---- realistic CodePipeline and CloudFormation responses ----
@@ -43,8 +51,9 @@ def uuid_for(n: int) -> str:
     return f"{n:08x}-1111-4222-8333-444455556666"
 
 
-def token_for(n: int) -> str:
-    return f"{n:08x}-aaaa-4bbb-8ccc-ddddeeeeffff"
+def token_for(n: int, action: str = APPROVE_ACTION) -> str:
+    """The approval token of execution n's ``action`` (each approval action has its own)."""
+    return f"{n:08x}-{'aaaa' if action == APPROVE_ACTION else 'bbbb'}-4bbb-8ccc-ddddeeeeffff"
 
 
 
@@ -57,14 +66,16 @@ def _action_state(name: str, status: str = "Succeeded", **extra: Any) -> dict:
 
 def state(pipeline: str, *, pending: int | None = None, running: int | None = None,
           running_action: str = PLAN_ACTION, failed: int | None = None, failed_action: str = PLAN_ACTION,
-          queued: tuple[int, ...] = (), skipped: int | None = None) -> dict:
+          queued: tuple[int, ...] = (), skipped: int | None = None,
+          open_approvals: tuple[str, ...] = (APPROVE_ACTION,)) -> dict:
     """GetPipelineState of a stack pipeline: stage Source, then ONE stage Change whose actions run in
-    RunOrder (naming.CHANGE_ACTIONS: CreateChangeSet, Approve, ApplyStackPolicy, ExecuteChangeSet,
-    VerifyStackPolicy).
+    RunOrder (naming.CHANGE_ACTIONS: CreateChangeSet, Review, Approve and SecondApproval side by side with
+    WaiveSecondApproval, CheckChangeSet, ApplyStackPolicy, ExecuteChangeSet, VerifyStackPolicy).
 
-    ``pending``: execution n waits at Change/Approve; ``running``: execution n runs
-    ``running_action`` (Source: still in the Source stage); ``failed``: execution n failed at
-    ``failed_action``; ``queued``: executions waiting to enter the Change stage (QUEUED mode: the
+    ``pending``: execution n waits at Change/Approve (and at each action of ``open_approvals``, each
+    with its own token; an approval of the pair not open is shown approved in this run);
+    ``running``: execution n runs ``running_action`` (Source: still in the Source stage); ``failed``:
+    execution n failed at ``failed_action``; ``queued``: executions waiting to enter the Change stage (QUEUED mode: the
     stage is locked by the one inside); ``skipped``: execution n's Change stage was skipped by its
     entry condition (a run the sync did not start). Otherwise the stages show an older, successful run.
     """
@@ -111,8 +122,13 @@ def state(pipeline: str, *, pending: int | None = None, running: int | None = No
             until(running_action, "InProgress")
     if pending is not None:
         reach_change(pending, "InProgress")
-        until(APPROVE_ACTION, "InProgress", token=token_for(pending),
-              lastStatusChange=NOW - timedelta(hours=2, minutes=3))
+        until(APPROVE_ACTION, "Succeeded")
+        for name in (APPROVE_ACTION, SECOND_APPROVAL_ACTION):
+            latest = actions[name]["latestExecution"]
+            latest.update(actionExecutionId=f"{name}-now")
+            if name in open_approvals:
+                latest.update(status="InProgress", token=token_for(pending, name),
+                              lastStatusChange=NOW - timedelta(hours=2, minutes=3))
     if queued:
         change["inboundExecutions"] = [{"pipelineExecutionId": uuid_for(n), "status": "InProgress",
                                         "type": "STANDARD"} for n in queued]
@@ -156,10 +172,14 @@ def execution(pipeline: str, n: int, commit: str = COMMIT, *, author: str = "Ada
 
 
 def action_executions(pipeline: str, n: int, stack: str, project: str = "acme", *,
-                      version: str = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY", key: str = "stacks/x.zip") -> dict:
-    """ListActionExecutions for one execution: the Source action (bucket, key and the version it read:
-    the S3 source action's output variables ETag and VersionId) and the CreateChangeSet action's
-    resolved configuration."""
+                      version: str = "3sL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY", key: str = "stacks/x.zip",
+                      approvals: dict[str, tuple[str, str, str]] | None = None,
+                      review: dict[str, str] | None = None) -> dict:
+    """ListActionExecutions for one execution, newest first: the approvals already decided
+    (``approvals``: action -> (status, updatedBy, summary), as CheckChangeSet reads them), the Review
+    action with its output variables (``review``), the CreateChangeSet action's resolved configuration,
+    and the Source action (bucket, key and the version it read: the S3 source action's output
+    variables ETag and VersionId)."""
     def detail(stage: str, action: str, category: str, provider: str, configuration: dict,
                output: dict | None = None) -> dict:
         resolved = {k: v.replace("#{codepipeline.PipelineExecutionId}", uuid_for(n))
@@ -175,7 +195,23 @@ def action_executions(pipeline: str, n: int, stack: str, project: str = "acme", 
     plan = {"ActionMode": "CHANGE_SET_REPLACE", "StackName": stack,
             "ChangeSetName": f"{project}-#{{codepipeline.PipelineExecutionId}}",
             "TemplatePath": "SourceArtifact::template.yaml"}
+    decided = []
+    for action, (status, by, summary) in (approvals or {}).items():
+        entry = detail(CHANGE_STAGE, action, "Approval", "Manual", {},
+                       {"executionResult": {"externalExecutionId": f"{action}-{n}",
+                                            "externalExecutionSummary": summary}})
+        entry.update(status=status, updatedBy=by, actionExecutionId=f"{action}-{n}")
+        decided.append(entry)
+    reviewed = []
+    if review is not None:
+        reviewed.append(detail(CHANGE_STAGE, REVIEW_ACTION, "Invoke", "Lambda",
+                               {"FunctionName": f"{project}-changegate-steps",
+                                "UserParameters": '{"Step": "review", "SummaryMax": "300"}'},
+                               {"executionResult": {"externalExecutionId": f"review-{n}",
+                                                    "externalExecutionSummary": review.get("Summary", "")},
+                                "outputVariables": review}))
     return {"actionExecutionDetails": [
+        *decided, *reviewed,
         detail(CHANGE_STAGE, PLAN_ACTION, "Deploy", "CloudFormation", plan),
         detail(SOURCE_STAGE, SOURCE_ACTION_NAME, "Source", "S3",
                {"S3Bucket": SOURCE_BUCKET, "S3ObjectKey": key, "PollForSourceChanges": "false"},
@@ -240,7 +276,7 @@ class Stubs:
         clients = {"codepipeline": self.codepipeline, "cloudformation": self.cloudformation}
         if self.s3 is not None:
             clients["s3"] = self.s3
-        return Aws(None, clients=clients, account=ACCOUNT)
+        return Aws(None, clients=clients, account=ACCOUNT, arn=APPROVER_ARN)
 
     def put_source(self, pipeline: str, metadata: dict[str, str] | None = None, *,
                    commit: str = COMMIT) -> tuple[str, str]:
@@ -269,15 +305,26 @@ class Stubs:
                              {"pipelineName": pipeline, "pipelineExecutionId": uuid_for(n)})
 
     def list_action_executions(self, pipeline: str, n: int, stack: str, *, commit: str = COMMIT,
-                               metadata: dict[str, str] | None = None) -> str:
+                               metadata: dict[str, str] | None = None,
+                               approvals: dict[str, tuple[str, str, str]] | None = None,
+                               review: dict[str, str] | None = None) -> str:
         """Execution n's action executions; its Source read a version the sync wrote (commit ``commit``,
         or exactly ``metadata``) just now. Returns that version id."""
         key, version = self.put_source(pipeline, metadata, commit=commit)
         self.cp.add_response("list_action_executions",
-                             action_executions(pipeline, n, stack, version=version, key=key),
+                             action_executions(pipeline, n, stack, version=version, key=key,
+                                               approvals=approvals, review=review),
                              {"pipelineName": pipeline, "filter": {"pipelineExecutionId": uuid_for(n)}})
         return version
 
     def describe_change_set(self, stack: str, name: str, **kwargs: Any) -> None:
         self.cfn.add_response("describe_change_set", change_set(stack, name, **kwargs),
                               {"StackName": stack, "ChangeSetName": name})
+
+    def review_change_set(self, stack: str, name: str, *, policy: dict | None = None, **kwargs: Any) -> None:
+        """What the review reads (review/changeset.py, changegate/reviewed.py): DescribeChangeSet with
+        IncludePropertyValues, then the stack's policy (GetStackPolicy: no body when it has none)."""
+        self.cfn.add_response("describe_change_set", change_set(stack, name, **kwargs),
+                              {"StackName": stack, "ChangeSetName": name, "IncludePropertyValues": True})
+        body = {"StackPolicyBody": json.dumps(policy)} if policy is not None else {}
+        self.cfn.add_response("get_stack_policy", body, {"StackName": stack})

@@ -18,7 +18,7 @@ SYNC = sync_identity("acme", ACCOUNT)
 def pending_request(stubs, n: int = 7):
     stubs.get_pipeline_state(PIPELINE, pending=n)
     stubs.list_action_executions(PIPELINE, n, STACK)
-    stubs.describe_change_set(STACK, f"acme-{uuid_for(n)}")
+    stubs.review_change_set(STACK, f"acme-{uuid_for(n)}")
     stubs.get_pipeline_execution(PIPELINE, n)
     return read_request(stubs.codepipeline, stubs.cloudformation, stubs.s3, project="acme",
                         pipeline=PIPELINE, stack=STACK, sync=SYNC)
@@ -110,7 +110,7 @@ def test_the_change_set_name_falls_back_to_the_convention(stubs):
     stubs.get_pipeline_state(PIPELINE, pending=7)
     stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": []},
                           {"pipelineName": PIPELINE, "filter": {"pipelineExecutionId": uuid_for(7)}})
-    stubs.describe_change_set(STACK, f"acme-{uuid_for(7)}")
+    stubs.review_change_set(STACK, f"acme-{uuid_for(7)}")
     stubs.get_pipeline_execution(PIPELINE, 7)
     request = read_request(stubs.codepipeline, stubs.cloudformation, stubs.s3, project="acme",
                            pipeline=PIPELINE, stack=STACK, sync=SYNC)

@@ -73,7 +73,7 @@ def test_changes_and_approve_act_on_the_execution_waiting_at_change_approve(stub
     stubs.get_pipeline_state(PIPELINE, pending=7, queued=(8,))
     # filtered to execution 7: its CreateChangeSet, and the version of commit 7 the sync wrote
     stubs.list_action_executions(PIPELINE, 7, STACK, commit=COMMIT_7)
-    stubs.describe_change_set(STACK, f"acme-{uuid_for(7)}")
+    stubs.review_change_set(STACK, f"acme-{uuid_for(7)}")
     stubs.get_pipeline_execution(PIPELINE, 7, commit=COMMIT_7)
     stubs.get_pipeline_state(PIPELINE, pending=7, queued=(8,))  # re-read before deciding: unchanged
     stubs.cp.add_response("put_approval_result", {"approvedAt": NOW}, {

@@ -24,7 +24,7 @@ def stub_listing(stubs, names):
 def stub_pending(stubs, n=7, pipeline=PIPELINE, stack="acme-network"):
     stubs.get_pipeline_state(pipeline, pending=n)
     stubs.list_action_executions(pipeline, n, stack)
-    stubs.describe_change_set(stack, f"acme-{uuid_for(n)}")
+    stubs.review_change_set(stack, f"acme-{uuid_for(n)}")
     stubs.get_pipeline_execution(pipeline, n)
 
 
@@ -104,7 +104,8 @@ def test_changes_shows_each_resource_change(stubs, repo, run):
     assert "1 to add, 2 to modify, 0 to remove; REPLACES 1 (+1 conditionally)" in out
     assert out.splitlines()[-1].startswith("Console: https://console.aws.amazon.com/cloudformation/home"
                                            "?region=us-east-1#/stacks/changesets/changes?stackId=arn%3Aaws")
-    row = {line.split()[1]: line.split() for line in out.splitlines() if line.startswith("  ") and
+    table = out.split("\nReview (")[0]  # the change set's table, before the review's own lines
+    row = {line.split()[1]: line.split() for line in table.splitlines() if line.startswith("  ") and
            line.split()[0] in ("Add", "Modify")}
     assert row["Vpc"][:5] == ["Modify", "Vpc", "AWS::EC2::VPC", "True", "Properties.CidrBlock"]
     assert row["Subnet"][3:] == ["Conditional", "Properties.VpcId,", "Tags"]

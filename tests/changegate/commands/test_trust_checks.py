@@ -21,7 +21,7 @@ def stub_pending(stubs, *, commit=COMMIT, metadata=None, trigger=None, n=7):
     ``metadata`` (default: what the sync writes, commit COMMIT)."""
     stubs.get_pipeline_state(PIPELINE, pending=n)
     stubs.list_action_executions(PIPELINE, n, STACK, metadata=metadata)
-    stubs.describe_change_set(STACK, f"acme-{uuid_for(n)}")
+    stubs.review_change_set(STACK, f"acme-{uuid_for(n)}")
     stubs.get_pipeline_execution(PIPELINE, n, commit=commit, trigger=trigger)
 
 
@@ -115,7 +115,7 @@ def test_force_changes_nothing_for_a_trusted_run(stubs, repo, run):
                  aws=stubs.aws)
     stubs.verify()
     assert result.exit_code == 0, result.error
-    assert result.stdout.splitlines()[-1].endswith(f"(change set acme-{uuid_for(7)}).")
+    assert result.stdout.splitlines()[-1].endswith(f"(Approve, change set acme-{uuid_for(7)}).")
 
 
 def test_reject_stays_possible_for_a_suspicious_run(stubs, repo, run):
