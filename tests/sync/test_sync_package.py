@@ -406,3 +406,24 @@ def test_an_empty_code_folder_is_refused(repo, aws):
     with pytest.raises(SyncError, match=r"stacks/fn/template.yaml at Resources.Function.Properties"
                                         r".Code: 'src' is an empty folder"):
         aws.sync(repo, commit=C1)
+
+
+def test_a_top_level_include_joins_the_template_and_leaves_the_other_transforms(repo):
+    template = TEMPLATE.replace(
+        'AWSTemplateFormatVersion: "2010-09-09"\n',
+        'AWSTemplateFormatVersion: "2010-09-09"\nTransform:\n  - AWS::LanguageExtensions\n'
+        '  - Name: AWS::Include\n    Parameters:\n      Location: common.yaml\n')
+    repo.put("top", template=template)
+    write(repo.root / "stacks/top/common.yaml",
+          "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\nOutputs:\n  QueueUrl:\n    Value: !Ref Queue\n")
+    repo.write_config("stacks:\n  top: {capabilities: [CAPABILITY_AUTO_EXPAND]}\n")
+    stack = validate_repository(repo.root, lint=False).stacks["top"]
+    archive = local_archive(stack, repo.root)
+    assert isinstance(archive, PackagedStack) and archive.references == ()
+    assert archive.template["Transform"] == ["AWS::LanguageExtensions"]
+    assert sorted(archive.template["Resources"]) == ["Queue", "Topic"]
+    assert archive.template["Outputs"] == {"QueueUrl": {"Value": {"Ref": "Queue"}}}
+    assert archive.files == {"stacks/top/common.yaml"}
+    before = archive.sha256
+    write(repo.root / "stacks/top/common.yaml", "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n")
+    assert local_archive(validate_repository(repo.root, lint=False).stacks["top"], repo.root).sha256 != before
