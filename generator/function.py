@@ -58,9 +58,11 @@ def function_log_group(project: str) -> LogGroup:
     # Created here, so Lambda never needs logs:CreateLogGroup. RetainExceptOnCreate (F7): kept
     # after the stack goes, but removed when the create that made it rolls back, so a retried
     # first deploy does not fail on an existing name.
+    # Encrypted with changegate's key, which lets CloudWatch Logs use it for changegate's log groups
+    # only (generator/kms.py); the reviews log stack and change set names.
     return LogGroup(logical_ids.STACK_POLICY_LOG_GROUP,
                     LogGroupName=naming.steps_log_group_name(project),
-                    RetentionInDays=LOG_RETENTION_DAYS,
+                    RetentionInDays=LOG_RETENTION_DAYS, KmsKeyId=GetAtt(logical_ids.ARTIFACT_KEY, "Arn"),
                     DeletionPolicy=RETAIN_EXCEPT_ON_CREATE, UpdateReplacePolicy="Retain")
 
 

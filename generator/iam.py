@@ -33,8 +33,6 @@ from generator.kms import USE_ACTIONS
 
 # The roles of generator/protection.py (termination protection), beside the three of arns.project_roles.
 PROTECTION_ROLE_PURPOSES = ("protection", "protection-events")
-# Every other changegate role: the protection ones and the steps function's (generator/function.py).
-EXTRA_ROLE_PURPOSES = (*PROTECTION_ROLE_PURPOSES, naming.STEPS_PURPOSE)
 # The services whose trust policies carry aws:SourceAccount (F18): only where AWS documents that the
 # service sends it when it assumes a role. Adding the condition where the service does not send it
 # makes the role impossible to assume, and "There is no public documentation which lists all the
@@ -176,6 +174,10 @@ def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_ar
         Statement(Sid="WriteStackArchives", Effect=Allow,
                   Action=[s3.DeleteObject, s3.GetObject, s3.GetObjectVersion, s3.PutObject],
                   Resource=[arns.bucket_objects(source_bucket.title, prefix)]),
+        # The sync refuses an unversioned bucket before it writes anything (sync/run.py): without
+        # versions a pipeline could not be pinned, and an overwrite would lose the history.
+        Statement(Sid="CheckSourceVersioning", Effect=Allow, Action=[s3.GetBucketVersioning],
+                  Resource=[GetAtt(source_bucket, "Arn")]),
         _use_key(key_arn),
         # Only StartPipelineExecution: the sync reads no pipeline (F22: GetPipeline was unused).
         Statement(Sid="StartStackPipelines", Effect=Allow, Action=[codepipeline.StartPipelineExecution],
@@ -196,12 +198,14 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
     """
     project = config.project
     names = arns.project_roles(project)
-    # The protection roles too, whether or not this template creates them: the names are changegate's.
-    all_roles = [*names.values(), *(naming.role_name(project, p) for p in EXTRA_ROLE_PURPOSES)]
     protect = [
+        # Every role and managed policy named <project>-changegate-* (the approvers policy included),
+        # whether or not this template creates it: the guardrail exempts principals by that name
+        # (generator/guardrails.py), so a stack that could create or change one could make itself
+        # an exempt principal.
         Statement(Sid="NeverChangeChangegateIam", Effect=Deny, Action=[Action("iam", "*")],
-                  Resource=[arns.role(n) for n in sorted(all_roles)]
-                  + [arns.managed_policy(naming.approvers_policy_name(project))]),
+                  Resource=[arns.role(naming.role_name(project, "*")),
+                            arns.managed_policy(naming.role_name(project, "*"))]),
         Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
         Statement(Sid="NeverLoosenTheBuckets", Effect=Deny,
@@ -245,8 +249,14 @@ def approvers_policy(config: PipelinesConfig, *, stack_names: Iterable[str]) -> 
         Statement(Sid="ListPipelines", Effect=Allow, Action=[codepipeline.ListPipelines], Resource=["*"]),
         Statement(Sid="ReadChangeSets", Effect=Allow,
                   Action=[cfn.DescribeChangeSet, cfn.DescribeChangeSetHooks, cfn.DescribeStacks,
-                          cfn.ListChangeSets],
+                          cfn.GetStackPolicy, cfn.ListChangeSets],
                   Resource=stacks),
+        # Where a change comes from is read from the object version only the sync writes (decision
+        # 12, changegate/origin.py): HeadObject is authorized as GetObject, as GetObjectVersion with
+        # a VersionId (Amazon S3 API reference, HeadObject). No kms:Decrypt: a HEAD returns no
+        # content, so approvers can read the metadata but not download the archives' bytes.
+        Statement(Sid="ReadSourceObjectVersions", Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion],
+                  Resource=[arns.bucket_objects(logical_ids.SOURCE_BUCKET, naming.DEFAULT_SOURCE_PREFIX)]),
     ]
     policy = ManagedPolicy(
         logical_ids.APPROVERS_POLICY, ManagedPolicyName=naming.approvers_policy_name(project),

@@ -17,6 +17,7 @@ from generator import (
     buckets,
     connection,
     function,
+    guardrails,
     iam,
     kms,
     logical_ids,
@@ -83,6 +84,13 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
     roles["cloudformation"] = iam.execution_role(
         config, source_bucket=source_bucket, artifact_bucket=artifact_bucket, key_arn=key_arn)
     approvers = iam.approvers_policy(config, stack_names=stack_names)
+    # The guardrail (issue 10 item 3): operators attach it to every human and CI principal, so
+    # nobody but changegate's roles changes the managed stacks, pipelines, sync project, buckets,
+    # topic or key. The break-glass role is the one it is not attached to; the SCP that
+    # `changegate guardrails` prints names that role instead, since an SCP covers everyone.
+    bucket_arns = [GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")]
+    guardrail = guardrails.guardrail_policy(config, stack_names=stack_names, bucket_arns=bucket_arns,
+                                            key_arn=key_arn, topic_arn=topic_arn)
     stack_arns = iam.managed_stack_arns(project, stack_names)
     steps_function, function_resources = function.steps_resources(project, stack_arns)
 
@@ -102,11 +110,11 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
     ]
     protect = protection.termination_protection(project, stacks, stack_arns)
     resources = [key, alias, source_bucket, source_policy, artifact_bucket, artifact_policy,
-                 *topic_resources, *connection_resources, *roles.values(), approvers, log_group,
+                 *topic_resources, *connection_resources, *roles.values(), approvers, guardrail, log_group,
                  project_resource, sync, *function_resources, *pipelines, *protect]
     template.add_resource(resources)
     _add_outputs(template, config, source_bucket, artifact_bucket, topic_arn, connection_arn, approvers,
-                 sync, enabled)
+                 guardrail, sync, enabled)
     template.set_metadata({"Changegate": _metadata(config, stacks)})
     _check_limits(template, len(stacks), len(enabled))
     return template
@@ -162,7 +170,7 @@ def _check_names(project: str, enabled: list[LoadedStack]) -> None:
 
 
 def _add_outputs(template: Template, config: PipelinesConfig, source_bucket, artifact_bucket, topic_arn,
-                 connection_arn, approvers, sync, enabled: list[LoadedStack]) -> None:
+                 connection_arn, approvers, guardrail, sync, enabled: list[LoadedStack]) -> None:
     outputs = [
         Output("SourceBucketName", Description="Versioned bucket the sync writes stack archives to",
                Value=Ref(source_bucket)),
@@ -171,6 +179,8 @@ def _add_outputs(template: Template, config: PipelinesConfig, source_bucket, art
         Output("ConnectionArn", Description="GitHub connection (finish its handshake once in the console)",
                Value=connection_arn),
         Output("ApproversPolicyArn", Description="Managed policy for approvers", Value=Ref(approvers)),
+        Output("GuardrailPolicyArn", Value=Ref(guardrail),
+               Description="Attach to every human and CI principal (not to the break-glass role)"),
         Output("SyncPipelineName", Description="The sync pipeline", Value=Ref(sync)),
         # One output for all stack pipelines keeps the output count constant (200 per template).
         Output("StackPipelineNames", Description="Comma-separated names of the stack pipelines",

@@ -84,9 +84,16 @@ def scp(config) -> dict:
 
 @pytest.fixture(scope="module")
 def bootstrap() -> dict:
-    """The example bootstrap template with the guardrail added as the lead wires it in template.py."""
+    """The example bootstrap template, its guardrail rebuilt with a break-glass role to test that too.
+
+    The template carries the guardrail without one (generator/template.py): the managed policy binds
+    only the principals it is attached to, and the break-glass role is the one it is not attached to.
+    """
     report = validate_repository(REPO, lint=False)
     template = build_template(report.config, report.stacks)
+    assert guardrails.GUARDRAIL_POLICY in template.resources  # wired into every bootstrap template
+    assert template.outputs["GuardrailPolicyArn"].Value.to_dict() == {"Ref": guardrails.GUARDRAIL_POLICY}
+    del template.resources[guardrails.GUARDRAIL_POLICY]
     template.add_resource(guardrails.guardrail_policy(
         report.config, stack_names=[s.stack_name for s in enabled_stacks(report.stacks)],
         bucket_arns=[GetAtt(logical_ids.SOURCE_BUCKET, "Arn"), GetAtt(logical_ids.ARTIFACT_BUCKET, "Arn")],
