@@ -130,6 +130,9 @@ def local_archive(stack: LoadedStack, root: Path, allowed: tuple[str, ...] = ())
     base = stack.source.directory
     reader = _Reader(Path(root), stack.name, base, allowed)
     template, includes = reader.inline(stack.template, base, stack.template_relpath)
+    if includes:  # validate judged the template before the snippets joined it
+        reader.judge(template, stack.template_bytes, stack.template_relpath, base,
+                     stack.configuration.parameters)
     references = reader.references(template, base, stack.template_relpath, depth=0)
     if not references and not includes:
         return build_archive(entries)
@@ -328,7 +331,7 @@ class _Reader:
         self.visiting.append(target)
         try:
             data, includes = self.inline(data, target.parent, child_relpath)
-            self._judge(data, raw, child_relpath, target.parent)
+            self.judge(data, raw, child_relpath, target.parent)
             children = self.references(data, target.parent, child_relpath, depth + 1)
         finally:
             self.visiting.pop()
@@ -339,19 +342,21 @@ class _Reader:
         self.assets[target] = asset
         return asset
 
-    def _judge(self, template: Any, raw: bytes, relpath: str, folder: Path) -> None:
-        """validate checks the stack's own template; a nested one ships too, so the same check."""
+    def judge(self, template: Any, raw: bytes, relpath: str, folder: Path,
+              parameters: Mapping[str, str] | None = None) -> None:
+        """validate checks the stack's own template as written; a nested template and included
+        snippets ship too, so they get the same check (``content_problems``)."""
         # local paths are judged by _target (relative to the nested template's folder, inside the
         # stack's folder); content_problems would judge them against the stack's folder
         local = ("content-outside-stack-folder", "content-file-missing")
         problems = [p for p in content_problems(template, relpath, self.folder, folder, self.allowed,
-                                                Resolver(template, {}),
+                                                Resolver(template, parameters or {}),
                                                 may_transform=b"Transform" in raw)
                     if p.is_error and p.check not in local]
         if problems:
             lines = "\n".join(f"    {p.key or ''}: {p.message}" for p in problems)
-            raise SyncError(f"{relpath} (a nested template of stacks/{self.folder}) names content "
-                            f"that cannot be packaged:\n{lines}\n    hint: {problems[0].hint}")
+            raise SyncError(f"{relpath} (packaged into stacks/{self.folder}, with its includes) names "
+                            f"content that cannot be packaged:\n{lines}\n    hint: {problems[0].hint}")
 
 
 def _suffix(path: Path) -> str:

@@ -358,8 +358,8 @@ def test_a_nested_template_naming_unreviewed_content_is_refused_before_any_reque
     packaged_repo(repo, aws)
     write(repo.root / "stacks/nested/nested/child.yaml",
           CHILD.replace("Code: code", "Code: {S3Bucket: elsewhere, S3Key: code.zip}"))
-    with pytest.raises(SyncError, match=r"(?s)stacks/nested/nested/child.yaml \(a nested template of "
-                                        r"stacks/nested\).*s3://elsewhere/code.zip"):
+    with pytest.raises(SyncError, match=r"(?s)stacks/nested/nested/child.yaml \(packaged into "
+                                        r"stacks/nested, with its includes\).*s3://elsewhere/code.zip"):
         aws.sync(repo, commit=C1)
     assert aws.calls == []
 
@@ -427,3 +427,13 @@ def test_a_top_level_include_joins_the_template_and_leaves_the_other_transforms(
     before = archive.sha256
     write(repo.root / "stacks/top/common.yaml", "Resources:\n  Queue:\n    Type: AWS::SQS::Queue\n")
     assert local_archive(validate_repository(repo.root, lint=False).stacks["top"], repo.root).sha256 != before
+
+
+def test_an_included_snippet_naming_unreviewed_content_is_refused(repo, aws):
+    packaged_repo(repo, aws)
+    write(repo.root / "stacks/nested/queue.yaml",
+          "Type: AWS::Lambda::Function\nProperties:\n  Code: {S3Bucket: elsewhere, S3Key: f.zip}\n")
+    with pytest.raises(SyncError, match=r"(?s)stacks/nested/template.yaml \(packaged into stacks/nested"
+                                        r".*Resources.Queue.Properties.Code: s3://elsewhere/f.zip"):
+        aws.sync(repo, commit=C1)
+    assert aws.calls == []
