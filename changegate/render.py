@@ -108,8 +108,8 @@ def review_text(local: LocalReview) -> str:
     lines.append(f"The pipeline's Review action: risk {local.pipeline.risk}: {local.pipeline.summary}")
     if local.differences:
         lines.append("DIFFERS from the pipeline's review: " + "; ".join(local.differences)
-                     + " (the pipeline judged with the stack policy in the source archive; "
-                     "the approval was requested on its verdict)")
+                     + " (the pipeline's review read the stack policy in the source archive, this one "
+                     "the stack's current policy; the approval was requested with the pipeline's verdict)")
     else:
         lines.append("  (the same as this review)")
     return "\n".join(lines)

@@ -107,7 +107,8 @@ def _row(row: PipelineStatus, now: datetime) -> list[str]:
     if row.pending is not None:
         summary = row.change_summary.short() if row.change_summary else "change set unknown"
         commit = f" (commit {row.pending_commit[:8]})" if row.pending_commit else ""
-        pending = f"{age(row.pending.since, now)}: {summary}{commit}"
+        approvals = f"; {row.approvals}" if row.approvals else ""
+        pending = f"{age(row.pending.since, now)}: {summary}{commit}{approvals}"
     note = one_line(row.error, 400) if row.error else row.note or (SKIPPED_NOTE if row.skipped else "")
     return [row.stack, state, where, pending, when(last.started if last else None),
             when(last.ended if last else None), (last.commit or "-")[:8] if last else "-",
@@ -132,7 +133,9 @@ def as_json(project: str, report: StatusReport) -> dict[str, Any]:
             "skipped": r.skipped,
             "pending_approval": None if r.pending is None else {
                 "execution_id": r.pending.execution_id, "stage": r.pending.stage,
-                "action": r.pending.action, "commit": r.pending_commit,
+                "action": r.pending.action, "commit": r.pending_commit, "approvals": r.approvals,
+                "open_approvals": [p.action for p in r.state.pendings
+                                   if p.execution_id == r.pending.execution_id],
                 "since": r.pending.since.isoformat() if r.pending.since else None,
                 "change_set": r.change_set,
                 "summary": r.change_summary.to_json() if r.change_summary else None},

@@ -75,9 +75,10 @@ def state(pipeline: str, *, pending: int | None = None, running: int | None = No
     ``pending``: execution n waits at Change/Approve (and at each action of ``open_approvals``, each
     with its own token; an approval of the pair not open is shown approved in this run);
     ``running``: execution n runs ``running_action`` (Source: still in the Source stage); ``failed``:
-    execution n failed at ``failed_action``; ``queued``: executions waiting to enter the Change stage (QUEUED mode: the
-    stage is locked by the one inside); ``skipped``: execution n's Change stage was skipped by its
-    entry condition (a run the sync did not start). Otherwise the stages show an older, successful run.
+    execution n failed at ``failed_action``; ``queued``: executions waiting to enter the Change stage
+    (QUEUED mode: the stage is locked by the one inside); ``skipped``: execution n's Change stage was
+    skipped by its entry condition (a run the sync did not start). Otherwise the stages show an older,
+    successful run.
     """
     old = uuid_for(1)
     source = {"stageName": SOURCE_STAGE, "inboundTransitionState": {"enabled": True},
