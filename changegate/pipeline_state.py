@@ -4,9 +4,11 @@ CodePipeline's console shows one pipeline at a time; this reads all of them (eve
 ListPipelines, filtered to the project) into plain rows a command renders.
 
 A stack pipeline has two stages (generator/pipeline.py, names in generator/naming.py): ``Source``,
-then ONE ``Change`` stage whose actions run in order: CreateChangeSet, Approve, the stack-policy
-function, ExecuteChangeSet. So "where an execution is" is a stage AND an action
-(``Change/Approve``), and executions queued behind it wait to enter the Change stage.
+then ONE ``Change`` stage whose actions run in order (naming.CHANGE_RUN_ORDER): CreateChangeSet,
+Review, then Approve and SecondApproval side by side (with WaiveSecondApproval), CheckChangeSet,
+possibly WaitForWindow, ApplyStackPolicy, ExecuteChangeSet, VerifyStackPolicy. So "where an execution
+is" is a stage AND an action (``Change/Approve``), two approvals may be open at once (``pendings``),
+and executions queued behind it wait to enter the Change stage.
 
 Which pipelines are the project's: ``<project>-<folder>`` for a folder of the repository (project
 names hold no hyphen, so ``<project>-`` is no other project's prefix); a pipeline of that form

@@ -33,8 +33,15 @@ def _force_option(approve: bool):
 def _decision(approve: bool):
     verb = "approve" if approve else "reject"
     help_text = (f"{verb.capitalize()} the change set waiting on STACK's pipeline.\n\n"
-                 "Shows the change set and its commit, asks, then re-reads the pipeline state and "
-                 "refuses (exit 4) if another execution is now waiting. Exit 3 when nothing is pending.\n\n"
+                 "Shows the change set, the review the pipeline's own code makes of it (and the "
+                 "pipeline's Review verdict beside it) and its commit, asks, then re-reads the pipeline "
+                 "state and refuses (exit 4) if another execution is now waiting or the approval was "
+                 "decided meanwhile. Exit 3 when nothing is pending.\n\n"
+                 "Two approvals (high-risk changes): this decides Approve first, then SecondApproval, "
+                 "never one you decided already"
+                 + ("; approving the second one of an execution you approved is refused before anything "
+                    "is sent (exit 6): the pipeline's check would refuse one person twice.\n\n" if approve
+                    else ".\n\n") +
                  "The commit shown is the one the sync wrote on the object version the execution runs "
                  "on. When the execution was not started by the sync, its object version carries no "
                  "sync metadata, or its commit variables disagree with it, a warning says so"

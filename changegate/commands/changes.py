@@ -26,7 +26,11 @@ from generator.config import load_config
 def changes(ctx: click.Context, root: Path, stack: str, profile: str | None, region: str | None,
             output_format: str) -> int:
     """Show the change set waiting for approval on STACK's pipeline: for each resource change the
-    action, logical id, type, replacement (True / Conditional / False) and changed properties.
+    action, logical id, type, replacement (True / Conditional / False) and changed properties; then
+    the review the pipeline's Review action makes of it, made here by the same code (risk tier,
+    replacements, data loss, permission broadening, protected resources), the Review action's own
+    RiskTier and Summary when it ran, and whether they differ; and how far the approvals are
+    (waiting for 2 approvals, 1 of 2 approved (by X), second approval waived).
 
     The commit, author and subject shown come from the metadata the sync wrote on the object version
     the execution runs on; a warning says when the execution was not started by the sync or its
