@@ -7,6 +7,7 @@ defaults. Every problem is collected and raised together in one ``ConfigError``.
 
 from __future__ import annotations
 
+import datetime as dt
 import difflib
 import json
 from collections.abc import Iterable, Mapping
@@ -23,6 +24,8 @@ from generator.documents import key_line, line_of, read_document
 from generator.errors import ConfigError
 from generator.naming import PROJECT_RE, RESERVED_FOLDERS, SSM_RESERVED_DOCUMENT_PREFIXES
 from generator.problems import Problem, error, render_all, warning
+from review import approvals as review_approvals
+from review import window as review_window
 
 CONFIG_RELPATH = "pipelines/config.yaml"
 SCHEMA_FILE = "pipelines-config.schema.json"
@@ -50,6 +53,15 @@ DEFAULT_EXECUTION_POLICY_ARNS = ("arn:aws:iam::aws:policy/PowerUserAccess",)
 # AWS::Include is hosted by CloudFormation too, but it inserts a snippet fetched from S3 that is
 # not in the repository: its Location is governed by content_sources, not by this list.
 DEFAULT_ALLOWED_TRANSFORMS = ("AWS::LanguageExtensions", "AWS::Serverless-2016-10-31")
+# When a change needs two approvals (review/approvals.py, which the pipeline's steps run):
+# "risk", only when the review rates it high; "always", every change of the stack.
+APPROVALS_ON_RISK = review_approvals.REQUIRE_ON_RISK
+APPROVALS_ALWAYS = review_approvals.REQUIRE_ALWAYS
+APPROVALS_CHOICES = review_approvals.REQUIREMENTS
+DEFAULT_APPROVALS = APPROVALS_ON_RISK
+# A deployment window's time zone when the owners give none: CodePipeline's DeploymentWindow rule
+# takes "UTC" "by default" (CodePipeline user guide, rule-reference-DeploymentWindow).
+DEFAULT_WINDOW_TIME_ZONE = "UTC"
 
 
 @dataclass(frozen=True)
@@ -66,6 +78,15 @@ class Notifications:
 
 
 @dataclass(frozen=True)
+class DeploymentWindow:
+    """When a stack's approved change set may execute: CodePipeline's DeploymentWindow ``Cron`` and
+    ``TimeZone``, read by review/window.py in the pipeline's WaitForWindow step."""
+
+    cron: str
+    time_zone: str = DEFAULT_WINDOW_TIME_ZONE
+
+
+@dataclass(frozen=True)
 class StackSettings:
     """How one stack's pipeline deploys it: the defaults with the stack's overrides applied."""
 
@@ -76,6 +97,8 @@ class StackSettings:
     disabled: bool = False
     stack_name: str | None = None  # an adopted stack's own name
     allowed_transforms: tuple[str, ...] = DEFAULT_ALLOWED_TRANSFORMS
+    approvals: str = DEFAULT_APPROVALS  # APPROVALS_CHOICES
+    deployment_window: DeploymentWindow | None = None  # None: executes as soon as approved
 
 
 @dataclass(frozen=True)
@@ -329,6 +352,7 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
     defaults = _settings(data.get("defaults", {}),
                          StackSettings(allowed_transforms=tuple(map(str, allowed_transforms))))
     problems.extend(_project_problems(str(data["project"]), relpath, _line_at(data, ["project"])))
+    problems.extend(_window_problems(data, ("defaults",), relpath))
     overrides = {}
     for folder, raw in sorted(data.get("stacks", {}).items()):
         key = f"stacks.{folder}"
@@ -342,6 +366,7 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
                                             f"{key}.stack_policy", line_of(raw))
             if problem:
                 problems.append(problem)
+        problems.extend(_window_problems(data, ("stacks", folder), relpath))
         overrides[str(folder)] = _settings(raw, defaults, stack_policy=policy)
     config = PipelinesConfig(
         path=path,
@@ -442,7 +467,79 @@ def _settings(raw: Mapping, base: StackSettings, stack_policy: Path | None = Non
         stack_name=raw.get("stack_name"),
         allowed_transforms=tuple(str(n) for n in raw["transforms"].get("allowed", ()))
         if "transforms" in raw and "allowed" in raw["transforms"] else base.allowed_transforms,
+        approvals=str(raw.get("approvals", base.approvals)),
+        deployment_window=_deployment_window(raw["deployment_window"])
+        if "deployment_window" in raw else base.deployment_window,
     )
+
+
+def _deployment_window(raw: Mapping | None) -> DeploymentWindow | None:
+    # null in a stack's settings: no window for this stack, whatever the defaults say
+    if raw is None:
+        return None
+    return DeploymentWindow(cron=" ".join(str(raw["cron"]).split()),
+                            time_zone=str(raw.get("time_zone", DEFAULT_WINDOW_TIME_ZONE)))
+
+
+# Each cron field alone, the others "any": review/window.py's inside() reads its fields lazily
+# (a minute that does not match leaves the hours unread), so one call with the owner's whole
+# expression could miss a bad field. With every other field * (or ? for the other day field),
+# each field of the owner's expression is read whatever the moment.
+_ANY = ("*", "*", "*", "?", "*", "?", "*")
+
+
+def window_problems(window: DeploymentWindow) -> dict[str, str]:
+    """Why the WaitForWindow step could not read ``window``: {"cron" or "time_zone": reason}.
+
+    Uses the step's own parser (review/window.py, standard library only), so validate refuses
+    exactly the cron expressions and time zones the pipeline would fail on after the approvals.
+    """
+    probe = dt.datetime(2026, 1, 1, tzinfo=dt.timezone.utc)
+    found = {}
+    fields = window.cron.split()
+    try:
+        review_window.inside(review_window.Window(window.cron, DEFAULT_WINDOW_TIME_ZONE), probe)
+        for index, value in enumerate(fields[1:], start=1):
+            alone = list(_ANY[:len(fields)])
+            alone[index] = value
+            review_window.inside(review_window.Window(" ".join(alone), DEFAULT_WINDOW_TIME_ZONE), probe)
+    except review_window.WindowError as exc:
+        # the parser names the expression first; the problem's key and value already do
+        found["cron"] = str(exc).removeprefix(f"cron {window.cron!r}: ")
+    try:
+        review_window.inside(review_window.Window("* * * ? * ?", window.time_zone), probe)
+    except review_window.WindowError as exc:
+        found["time_zone"] = str(exc).removeprefix(f"time zone {window.time_zone!r}: ")
+    return found
+
+
+_WINDOW_HINTS = {
+    "cron": "write CodePipeline's DeploymentWindow fields 'seconds minutes hours day-of-month month "
+            "day-of-week [year]' with seconds *, e.g. '* * 9-16 ? * MON-FRI' (09:00-16:59, Monday to "
+            "Friday); numbers, ranges a-b, steps a/n, lists a,b, JAN-DEC and SUN-SAT (L, W and # are "
+            "not supported)",
+    "time_zone": "write a Region/City name such as Europe/Berlin or America/New_York, or "
+                 "UTC+HH:MM / UTC-HH:MM (the default is UTC)",
+}
+
+
+def _window_problems(data: Mapping, path: tuple[str, ...], relpath: str) -> list[Problem]:
+    raw = data
+    for part in path:
+        raw = raw.get(part) or {}
+    if not isinstance(raw, Mapping) or not raw.get("deployment_window"):
+        return []
+    window = _deployment_window(raw["deployment_window"])
+    key = ".".join((*path, "deployment_window"))
+    problems = []
+    for which, reason in window_problems(window).items():
+        value = window.cron if which == "cron" else window.time_zone
+        problems.append(error(relpath, "config-deployment-window",
+                              f"{key}.{which}: {value!r} cannot be read: {reason}",
+                              key=f"{key}.{which}",
+                              line=_line_at(data, [*path, "deployment_window", which]),
+                              hint=_WINDOW_HINTS[which]))
+    return problems
 
 
 def _stack_policy(root: Path, value: str, relpath: str, key: str,

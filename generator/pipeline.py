@@ -9,8 +9,12 @@ review/steps.py, told by its UserParameters which step it is):
                          deleted and the execution stopped here: nobody is asked (decision 6)
     3 Approve            manual approval (e-mail via SNS, the console, or ``changegate approve``);
                          comments ``#{Review.Summary}`` plus the commit, link ``#{Review.ReviewLink}``
-    3 SecondApproval     manual approval, the same text, no e-mail: a second person for high risk
-    3 WaiveSecondApproval Lambda: approves SecondApproval itself when the risk is not high
+    3 SecondApproval     manual approval, the same text: a second person for high risk (every
+                         change with ``approvals: always``, e-mailed then)
+    3 WaiveSecondApproval Lambda: approves SecondApproval itself when the risk is not high and the
+                         stack's ``approvals`` is ``risk``
+   (4 WaitForWindow      Lambda: only for a stack with a ``deployment_window``: holds the execution
+                         until the window opens; every later action moves one RunOrder on)
     4 CheckChangeSet     Lambda: the stale guard, the change set is still the reviewed one and
                          executable, and the stack unchanged since the review; a high-risk change
                          approved by two different people, neither of them the function
@@ -64,6 +68,7 @@ from troposphere.codepipeline import (
 )
 
 from generator import logical_ids, naming
+from generator.config import APPROVALS_ALWAYS, DeploymentWindow
 from generator.stacks import LoadedStack
 
 SOURCE_ARTIFACT = "SourceArtifact"
@@ -87,9 +92,6 @@ STEP_REVIEW = "review"
 STEP_WAIVE = "waive"
 STEP_CHECK = "check"
 STEP_WINDOW = "window"
-# When a stack needs two approvals (review/approvals.py REQUIREMENTS): "risk" (high-risk changes)
-# for every stack until pipelines/config.yaml can say "always" per stack.
-TWO_APPROVALS = "risk"
 
 
 def artifact_store(artifact_bucket, key_arn) -> ArtifactStore:
@@ -191,24 +193,36 @@ def review_parameters(project: str, stack: LoadedStack) -> str:
 
 
 def waive_parameters(stack: LoadedStack) -> str:
-    """The waiver's UserParameters: whose SecondApproval, and the review's risk tier."""
+    """The waiver's UserParameters: whose SecondApproval, the review's risk tier and the stack's
+    ``approvals`` setting (with ``always`` the step never waives)."""
     return _json({"Step": STEP_WAIVE, "PipelineName": stack.pipeline_name,
                   "ExecutionId": naming.EXECUTION_ID_VARIABLE,
-                  "RiskTier": f"#{{{naming.REVIEW_NAMESPACE}.RiskTier}}", "Approvals": TWO_APPROVALS})
+                  "RiskTier": f"#{{{naming.REVIEW_NAMESPACE}.RiskTier}}",
+                  "Approvals": stack.settings.approvals})
 
 
-def deployment_window(stack: LoadedStack):
-    """The stack's deployment window (``.cron``, ``.time_zone``), or None.
+def deployment_window(stack: LoadedStack) -> DeploymentWindow | None:
+    """The stack's deployment window (pipelines/config.yaml ``deployment_window``: cron and time zone,
+    CodePipeline's DeploymentWindow semantics, checked by validate), or None: no wait."""
+    return stack.settings.deployment_window
 
-    pipelines/config.yaml has no window setting yet: until the config gives stacks a
-    ``deployment_window`` (cron and time zone, CodePipeline's DeploymentWindow semantics), no stack has
-    one and no pipeline waits.
+
+def window_parameters(window: DeploymentWindow) -> str:
+    return _json({"Step": STEP_WINDOW, "Cron": window.cron, "TimeZone": window.time_zone})
+
+
+def second_approval_configuration(stack: LoadedStack, topic_arn) -> dict:
+    """SecondApproval's text and link; its e-mail only for a stack that always needs two people.
+
+    With ``approvals: risk`` most changes are waived to one approver seconds later, and a high-risk
+    change's first request already says "Risk HIGH": no second e-mail. With ``always`` the second
+    approval is never waived, so it is announced like the first and says why it is needed.
     """
-    return getattr(stack.settings, "deployment_window", None)
-
-
-def window_parameters(window) -> str:
-    return _json({"Step": STEP_WINDOW, "Cron": window.cron, "TimeZone": window.time_zone or "UTC"})
+    if stack.settings.approvals == APPROVALS_ALWAYS:
+        return {"NotificationArn": topic_arn,
+                "CustomData": f"Second person (this stack always needs two): {REVIEW_SUMMARY}",
+                "ExternalEntityLink": REVIEW_LINK}
+    return {"CustomData": f"Second person for high risk: {REVIEW_SUMMARY}", "ExternalEntityLink": REVIEW_LINK}
 
 
 def check_parameters(project: str, stack: LoadedStack) -> str:
@@ -220,7 +234,9 @@ def check_parameters(project: str, stack: LoadedStack) -> str:
                   "ChangeSetId": f"#{{{review}.ChangeSetId}}", "StackStatus": f"#{{{review}.StackStatus}}",
                   "StackUpdated": f"#{{{review}.StackUpdated}}",
                   "PipelineName": stack.pipeline_name, "ExecutionId": naming.EXECUTION_ID_VARIABLE,
-                  "RiskTier": f"#{{{review}.RiskTier}}", "Approvals": TWO_APPROVALS,
+                  # When two approvals are needed (review/approvals.py REQUIREMENTS): pipelines/config.yaml
+                  # approvals, "risk" (high-risk changes) or "always"
+                  "RiskTier": f"#{{{review}.RiskTier}}", "Approvals": stack.settings.approvals,
                   "FunctionRole": naming.role_name(project, naming.STEPS_PURPOSE)})
 
 
@@ -261,11 +277,8 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
                  "CustomData": approval_custom_data(stack.stack_name),
                  "ExternalEntityLink": REVIEW_LINK},
                 order[naming.APPROVE_ACTION], TimeoutInMinutes=settings.approval_timeout_minutes),
-        # No e-mail for the second approval: for most changes the waiver approves it seconds later,
-        # and a high-risk change's first request already says "Risk HIGH".
         _action(naming.SECOND_APPROVAL_ACTION, "Approval", "Manual",
-                {"CustomData": f"Second person for high risk: {REVIEW_SUMMARY}",
-                 "ExternalEntityLink": REVIEW_LINK},
+                second_approval_configuration(stack, topic_arn),
                 order[naming.SECOND_APPROVAL_ACTION], TimeoutInMinutes=settings.approval_timeout_minutes),
         _action(naming.WAIVE_ACTION, "Invoke", "Lambda",
                 {"FunctionName": function_name, "UserParameters": waive_parameters(stack)},

@@ -11,6 +11,7 @@ import pytest
 from generator.config import (
     DEFAULT_APPROVAL_TIMEOUT_MINUTES,
     DEFAULT_EXECUTION_POLICY_ARNS,
+    DeploymentWindow,
     StackSettings,
     check_overrides,
     config_schema,
@@ -324,3 +325,158 @@ custom_resources:
 def test_allow_list_entries_are_checked(tmp_path, text, key):
     problems = problems_of(write_config(tmp_path, BASE + text))
     assert [p.key for p in problems] == [key]
+
+
+# ---- issue 11 items 4 and 5: approvals and deployment windows --------------------------------
+
+def test_approvals_and_window_default_to_risk_and_none(tmp_path):
+    config = load_config(write_config(tmp_path, BASE))
+    assert config.defaults.approvals == "risk"
+    assert config.defaults.deployment_window is None
+
+
+def test_example_database_needs_two_approvals_always_inside_a_weekday_window(example_root):
+    config = load_config(example_root)
+    database = config.settings_for("database")
+    assert database.approvals == "always"
+    assert database.deployment_window == DeploymentWindow(cron="* * 9-16 ? * MON-FRI",
+                                                          time_zone="Europe/Dublin")
+    for other in ("network", "service", "alarms"):
+        assert config.settings_for(other).approvals == "risk"
+        assert config.settings_for(other).deployment_window is None
+
+
+def test_window_and_approvals_inherit_override_and_null_removes_the_window(tmp_path):
+    config = load_config(write_config(tmp_path, BASE + """\
+defaults:
+  approvals: always
+  deployment_window:
+    cron: "*  *  22-23 ? * SAT,SUN"
+stacks:
+  app:
+    approval_timeout_minutes: 60
+  alarms:
+    approvals: risk
+    deployment_window: null
+  db:
+    deployment_window:
+      cron: "* 0/30 6-7 1-7 JAN-MAR ? 2026-2030"
+      time_zone: "UTC-03:30"
+"""))
+    # the cron is kept as the step reads it: fields separated by one space; UTC by default
+    assert config.defaults.deployment_window == DeploymentWindow("* * 22-23 ? * SAT,SUN", "UTC")
+    assert config.settings_for("app").deployment_window == config.defaults.deployment_window
+    assert config.settings_for("app").approvals == "always"
+    assert config.settings_for("alarms").approvals == "risk"
+    assert config.settings_for("alarms").deployment_window is None
+    assert config.settings_for("db").deployment_window == DeploymentWindow(
+        "* 0/30 6-7 1-7 JAN-MAR ? 2026-2030", "UTC-03:30")
+    with pytest.raises(dataclasses.FrozenInstanceError):
+        config.defaults.deployment_window.cron = "x"  # type: ignore[misc, union-attr]
+
+
+def test_approvals_outside_the_choices_is_refused_naming_them(tmp_path):
+    (problem,) = problems_of(write_config(tmp_path, BASE + "stacks:\n  db:\n    approvals: twice\n"))
+    assert (problem.file, problem.key, problem.line) == ("pipelines/config.yaml", "stacks.db.approvals", 6)
+    assert "'twice' is not one of: risk, always" in problem.message
+
+
+@pytest.mark.parametrize(("cron", "reason"), [
+    ("0 9-17 * * MON-FRI", "expected 6 or 7 fields"),       # a Unix cron: no seconds field
+    ("5 * 9-17 ? * MON-FRI", "seconds must be * or 0"),
+    ("* * 9-25 ? * MON-FRI", "25 is outside 0-23"),
+    ("* * 9-17 ? * MON-FRX", "'FRX' is not a number or one of SUN"),
+    ("* * 9-17 L * ?", "L, W and # are not supported"),
+    ("* * 9-17 ? * 2#1", "L, W and # are not supported"),
+    ("* * 17-9 ? * *", "runs backwards"),
+    ("* */0 * ? * *", "the step after / must be a positive number"),
+    ("* * * ? * * 1969", "1969 is outside 1970-2199"),
+    # fields that one call of the step's parser at a single moment would leave unread: minute 5
+    # does not match a moment at minute 0, so the hours (and the rest) were never parsed
+    ("* 5 99 ? * *", "99 is outside 0-23"),
+    ("* 5 * ? DECEMBER *", "'DECEMBER' is not a number"),
+    ("* * * 40 * MON", "40 is outside 1-31"),
+    ("* * * 2 * MONDAY", "'MONDAY' is not a number"),  # probed on day 1
+])
+def test_a_cron_the_window_step_cannot_read_is_refused(tmp_path, cron, reason):
+    (problem,) = problems_of(write_config(tmp_path, BASE + f"""\
+stacks:
+  db:
+    deployment_window:
+      cron: "{cron}"
+      time_zone: Europe/Dublin
+"""))
+    assert problem.check == "config-deployment-window"
+    assert (problem.file, problem.key, problem.line) == (
+        "pipelines/config.yaml", "stacks.db.deployment_window.cron", 7)
+    assert f"stacks.db.deployment_window.cron: {cron!r} cannot be read: " in problem.message
+    assert reason in problem.message
+    assert "seconds minutes hours day-of-month month day-of-week [year]" in problem.hint
+
+
+@pytest.mark.parametrize(("zone", "reason"), [
+    ("PST", "abbreviations are ambiguous"),
+    ("Mars/Olympus", "is not known"),
+    ("UTC+5", "is not known"),
+    ("../../etc/passwd", "is not known"),
+])
+def test_a_time_zone_the_window_step_cannot_read_is_refused(tmp_path, zone, reason):
+    (problem,) = problems_of(write_config(tmp_path, BASE + f"""\
+defaults:
+  deployment_window:
+    cron: "* * 9-16 ? * MON-FRI"
+    time_zone: "{zone}"
+"""))
+    assert (problem.key, problem.line) == ("defaults.deployment_window.time_zone", 7)
+    assert f"defaults.deployment_window.time_zone: {zone!r} cannot be read: " in problem.message
+    assert reason in problem.message
+    assert "Region/City" in problem.hint and "UTC+HH:MM" in problem.hint
+
+
+def test_a_bad_cron_and_a_bad_zone_are_both_reported(tmp_path):
+    problems = problems_of(write_config(tmp_path, BASE + """\
+defaults:
+  deployment_window:
+    cron: "* * 9-25 ? * *"
+    time_zone: CET
+stacks:
+  db:
+    deployment_window:
+      cron: "* * * ? * FRI"
+      time_zone: Nowhere/Special
+"""))
+    assert [(p.key, p.line) for p in problems] == [
+        ("defaults.deployment_window.cron", 6), ("defaults.deployment_window.time_zone", 7),
+        ("stacks.db.deployment_window.time_zone", 12)]
+    assert {p.check for p in problems} == {"config-deployment-window"}
+
+
+def test_a_window_without_cron_or_with_unknown_keys_is_a_schema_problem(tmp_path):
+    problems = problems_of(write_config(tmp_path, BASE + """\
+stacks:
+  db:
+    deployment_window: {time_zone: UTC, timezone: UTC}
+"""))
+    assert sorted((p.key, p.message) for p in problems) == [
+        ("stacks.db.deployment_window", "stacks.db.deployment_window is missing a required key: 'cron'"),
+        ("stacks.db.deployment_window.timezone",
+         "unknown key 'timezone' in stacks.db.deployment_window; valid keys: cron, time_zone")]
+
+
+@pytest.mark.parametrize("cron", [
+    "* * 9-16 ? * MON-FRI", "0 0 9-17 ? * MON-FRI *", "* 0/15 * ? * *", "* * * 1,15 * ?",
+    "* * 22-23 ? DEC SUN", "* 30-59 8 ? * 2-6 2026", "*   *  *  ?  *  ?",
+])
+def test_every_window_validate_accepts_the_step_reads_at_any_moment(cron):
+    """What validate lets through, the WaitForWindow step (review/steps.py) reads without failing."""
+    import datetime as dt
+
+    from generator.config import window_problems
+    from review.steps import window_step
+
+    window = DeploymentWindow(" ".join(cron.split()), "Europe/Dublin")
+    assert window_problems(window) == {}
+    start = dt.datetime(2026, 3, 27, tzinfo=dt.timezone.utc)  # a Friday, two days before summer time
+    for hour in range(0, 24 * 8, 5):
+        window_step({"Cron": window.cron, "TimeZone": window.time_zone},
+                    now=start + dt.timedelta(hours=hour, minutes=hour % 60))
