@@ -77,6 +77,11 @@ def automation_definition(document: str, version: str | None = None) -> Sub:
     return Sub(f"{_PREFIX}:ssm:${{AWS::Region}}:${{AWS::AccountId}}:automation-definition/{document}{suffix}")
 
 
+def regional(service: str, resource: str) -> Sub:
+    """``arn:<partition>:<service>:<region>:<account>:<resource>`` in this account and region."""
+    return Sub(f"{_PREFIX}:{service}:${{AWS::Region}}:${{AWS::AccountId}}:{resource}")
+
+
 def stack_id_prefix(name: str) -> Sub:
     """The start of every stack id of the stack ``name`` in this account and region.
 

@@ -7,7 +7,8 @@ DESIGN.md decisions 10 and 11; security review H2, H3 and M7. Each check is its 
   folder, or from an allowed location pinned to a version;
 - ``custom_resources.py``: custom resources served only from the deploying account, or allowed;
 - ``protected_names.py``: no references to changegate's own resources or approvers; trust of
-  other accounts reported.
+  other accounts reported;
+- ``boundaries.py``: every role or user a stack creates carries changegate's permissions boundary.
 
 They need only the decoded template, its raw bytes and the stack's settings, and cost little on
 templates that use none of these features: the raw text is searched before any walk.
@@ -18,6 +19,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from pathlib import Path
 
+from generator.boundaries import boundary_problems
 from generator.config import PipelinesConfig, StackSettings
 from generator.content_sources import content_problems
 from generator.custom_resources import custom_resource_problems
@@ -41,6 +43,7 @@ def gate_problems(template: Mapping, raw: bytes, relpath: str, stack: str, stack
         problems.extend(custom_resource_problems(template, relpath, stack, resolver,
                                                  config.deploying_account(),
                                                  config.allowed_service_tokens))
+    problems.extend(boundary_problems(template, raw, relpath, stack, config.project))
     problems.extend(protected_name_problems(template, raw, relpath, stack, config, resolver,
                                             protected_patterns(config.project, config.approvers,
                                                                _existing_arns(config))))

@@ -22,6 +22,7 @@ from awacs.aws import (
     Statement,
     StringEquals,
     StringLike,
+    StringNotEquals,
 )
 from awacs.kms import Action as KmsAction
 from troposphere import GetAtt, Sub
@@ -31,6 +32,14 @@ from generator import arns, logical_ids, naming
 from generator.config import PipelinesConfig
 from generator.kms import USE_ACTIONS
 
+# Bucket-level settings of changegate's buckets, which no stack may change (IAM action names;
+# "s3:PutBucket*" also covers PutBucketReplication, PutBucketLogging, PutBucketNotification...).
+BUCKET_SETTINGS = ("DeleteBucket*", "PutAccelerateConfiguration", "PutAnalyticsConfiguration", "PutBucket*",
+                   "PutEncryptionConfiguration", "PutIntelligentTieringConfiguration",
+                   "PutInventoryConfiguration", "PutLifecycleConfiguration", "PutMetricsConfiguration",
+                   "PutReplicationConfiguration")
+# kms:ViaService of a call S3 makes to KMS on someone's behalf.
+S3_IN_THIS_REGION = Sub("s3.${AWS::Region}.amazonaws.com")
 # The roles of generator/protection.py (termination protection), beside the three of arns.project_roles.
 PROTECTION_ROLE_PURPOSES = ("protection", "protection-events")
 # The services whose trust policies carry aws:SourceAccount (F18): only where AWS documents that the
@@ -189,37 +198,110 @@ def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_ar
     return service_role(logical_ids.SYNC_ROLE, arns.project_roles(project)["sync"], "codebuild", statements)
 
 
-def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn) -> Role:
-    """The role CloudFormation uses to change the stacks: powerful, and only CloudFormation assumes it.
+def gate_denies(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn,
+                topic_arn) -> list[Statement]:
+    """What no stack may do, whatever the execution role's managed policies grant.
 
-    Its permissions come from ``execution_role.managed_policy_arns`` (default PowerUserAccess).
-    Whatever they grant, it may not touch changegate itself: the roles, the approvers policy,
-    the bootstrap stack, the buckets' policies and the key.
+    The execution role carries these denies, and so does the permissions boundary every role or user
+    it creates must carry (generator/boundaries.py): a stack cannot step around them by creating a
+    principal of its own.
     """
     project = config.project
-    names = arns.project_roles(project)
-    protect = [
-        # Every role and managed policy named <project>-changegate-* (the approvers policy included),
-        # whether or not this template creates it: the guardrail exempts principals by that name
-        # (generator/guardrails.py), so a stack that could create or change one could make itself
-        # an exempt principal.
+    boundary = arns.managed_policy(naming.boundary_policy_name(project))
+    return [
+        # Every role and managed policy named <project>-changegate-* (the approvers policy and the
+        # boundary included), whether or not this template creates it: the guardrail exempts
+        # principals by that name (generator/guardrails.py), so a stack that could create or change
+        # one could make itself an exempt principal.
         Statement(Sid="NeverChangeChangegateIam", Effect=Deny, Action=[Action("iam", "*")],
                   Resource=[arns.role(naming.role_name(project, "*")),
                             arns.managed_policy(naming.role_name(project, "*"))]),
+        # "A person with permissions to create a role and attach any policy can escalate their own
+        # permissions" (CodePipeline user guide, pipelines-create-service-role-cli; F9): new roles and
+        # users carry the boundary (the iam:PermissionsBoundary condition key, IAM user guide,
+        # access_policies_boundaries), and no boundary is ever removed.
+        Statement(Sid="NewPrincipalsCarryTheBoundary", Effect=Deny,
+                  Action=[iam.CreateRole, iam.CreateUser, iam.PutRolePermissionsBoundary,
+                          iam.PutUserPermissionsBoundary],
+                  Resource=["*"], Condition=Condition(StringNotEquals("iam:PermissionsBoundary", boundary))),
+        Statement(Sid="BoundariesStay", Effect=Deny, Resource=["*"],
+                  Action=[iam.DeleteRolePermissionsBoundary, iam.DeleteUserPermissionsBoundary]),
         Statement(Sid="NeverTouchTheBootstrapStack", Effect=Deny, Action=[Action("cloudformation", "*")],
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
+        # Every bucket-level setting (policy, versioning, lifecycle, encryption, public access,
+        # ownership, replication, logging, notifications, deletion): objects stay IAM's business.
         Statement(Sid="NeverLoosenTheBuckets", Effect=Deny,
-                  Action=[s3.DeleteBucket, s3.DeleteBucketPolicy, s3.PutBucketPolicy, s3.PutBucketVersioning,
-                          s3.PutLifecycleConfiguration],
+                  Action=[Action("s3", a) for a in BUCKET_SETTINGS],
                   Resource=[GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")]),
+        # changegate's own machinery: the pipelines (an approval stage could be dropped), the sync
+        # project (another buildspec), the steps function, the protection rules and runbook, the
+        # log groups (the sync's audit trail), and the approvers' identities (aws-fidelity F9).
+        Statement(Sid="NeverChangeThePipelines", Effect=Deny, Action=[Action("codepipeline", "*")],
+                  Resource=[arns.pipeline(f"{project}-*")]),
+        Statement(Sid="NeverChangeTheSyncProject", Effect=Deny, Action=[Action("codebuild", "*")],
+                  Resource=[arns.codebuild_project(naming.sync_project_name(project))]),
         Statement(Sid="NeverChangeTheStackPolicyFunction", Effect=Deny, Action=[Action("lambda", "*")],
                   Resource=[arns.function(naming.steps_function_name(project))]),
+        Statement(Sid="NeverChangeTheProtection", Effect=Deny,
+                  Action=[Action("events", "*"), Action("ssm", "*")],
+                  Resource=[arns.regional("events", f"rule/{naming.role_name(project, '*')}"),
+                            arns.regional("ssm", f"document/{naming.role_name(project, '*')}"),
+                            arns.regional("ssm", f"automation-definition/{naming.role_name(project, '*')}")]),
+        Statement(Sid="NeverChangeTheLogs", Effect=Deny, Action=[Action("logs", "*")],
+                  Resource=[arns.regional("logs", f"log-group:{name}*") for name in (
+                      naming.sync_log_group_name(project), f"/aws/lambda/{naming.role_name(project, '*')}")]),
+        Statement(Sid="NeverChangeTheApprovalTopic", Effect=Deny, Action=[Action("sns", "*")],
+                  Resource=[topic_arn]),
+        *([Statement(Sid="NeverChangeTheApprovers", Effect=Deny, Action=[Action("iam", "*")],
+                     Resource=list(config.approvers))] if config.approvers else []),
         Statement(Sid="NeverDisableTheKey", Effect=Deny,
-                  Action=[KmsAction(a) for a in ("DisableKey", "PutKeyPolicy", "ScheduleKeyDeletion")],
+                  Action=[KmsAction(a) for a in ("CreateGrant", "DisableKey", "PutKeyPolicy",
+                                                 "ScheduleKeyDeletion")],
                   Resource=[key_arn]),
     ]
-    return service_role(logical_ids.EXECUTION_ROLE, names["cloudformation"], "cloudformation", protect,
-                        ManagedPolicyArns=list(config.execution_policy_arns))
+
+
+def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn, topic_arn) -> Role:
+    """The role CloudFormation uses to change the stacks: powerful, and only CloudFormation assumes it.
+
+    Its permissions come from ``execution_role.managed_policy_arns`` (default PowerUserAccess).
+    Whatever they grant, it may not touch changegate itself (:func:`gate_denies`).
+    """
+    names = arns.project_roles(config.project)
+    denies = gate_denies(config, source_bucket=source_bucket, artifact_bucket=artifact_bucket,
+                         key_arn=key_arn, topic_arn=topic_arn)
+    # Content the sync packaged from a stack's folder (nested templates, code: sync/package.py):
+    # "If you specify a service role, CloudFormation uses that role's credentials" (CloudFormation
+    # user guide, using-iam-servicerole), so this role fetches a nested TemplateURL and Lambda reads
+    # S3 code as it. Whatever its managed policies say, it reads the assets, and decrypts them only
+    # through S3 (the key policy holds the same condition, generator/kms.py).
+    reads = [
+        Statement(Sid="ReadPackagedContent", Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion],
+                  Resource=[arns.bucket_objects(logical_ids.SOURCE_BUCKET, naming.ASSETS_PREFIX)]),
+        Statement(Sid="DecryptPackagedContent", Effect=Allow, Action=[KmsAction("Decrypt")],
+                  Resource=[key_arn], Condition=Condition(StringEquals("kms:ViaService", S3_IN_THIS_REGION))),
+    ]
+    return service_role(logical_ids.EXECUTION_ROLE, names["cloudformation"], "cloudformation",
+                        [*reads, *denies], ManagedPolicyArns=list(config.execution_policy_arns))
+
+
+def execution_boundary(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn,
+                       topic_arn) -> ManagedPolicy:
+    """The permissions boundary of every role or user a managed stack creates.
+
+    "A permissions boundary ... sets the maximum permissions that an identity-based policy can
+    grant to an IAM entity" (IAM user guide, access_policies_boundaries): everything, except what
+    the execution role may not do either. The stack's own policies still decide what the principal
+    may do within it.
+    """
+    project = config.project
+    statements = [Statement(Sid="AnythingTheStackGrants", Effect=Allow, Action=[Action("*")], Resource=["*"]),
+                  *gate_denies(config, source_bucket=source_bucket, artifact_bucket=artifact_bucket,
+                               key_arn=key_arn, topic_arn=topic_arn)]
+    return ManagedPolicy(
+        logical_ids.EXECUTION_BOUNDARY, ManagedPolicyName=naming.boundary_policy_name(project),
+        Description=f"changegate {project}: the boundary of roles and users the managed stacks create",
+        PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))
 
 
 def approvers_policy(config: PipelinesConfig, *, stack_names: Iterable[str]) -> ManagedPolicy:

@@ -11,6 +11,7 @@ from awacs.aws import (
     PolicyDocument,
     Principal,
     Statement,
+    StringEquals,
     StringLike,
 )
 from awacs.kms import Action as KmsAction
@@ -70,6 +71,16 @@ def artifact_key(config: PipelinesConfig) -> tuple[Key, Alias]:
                       Action=[KmsAction(a) for a in USE_ACTIONS], Resource=["*"],
                       Condition=Condition(ArnLike(
                           "aws:PrincipalArn", [arns.role(roles[r]) for r in KEY_USERS]))),
+            # The execution role reads the content the sync packaged (nested templates, code) when
+            # CloudFormation and Lambda fetch it from the source bucket: decrypt only, only via S3.
+            # With BucketKeyEnabled the encryption context is the bucket, not the object, so the
+            # role's own policy narrows it to the assets (generator/iam.py, ReadPackagedContent).
+            Statement(Sid="ExecutionRoleReadsPackagedContent", Effect=Allow,
+                      Principal=Principal("AWS", arns.account_root()),
+                      Action=[KmsAction("Decrypt")], Resource=["*"],
+                      Condition=Condition([
+                          ArnLike("aws:PrincipalArn", arns.role(roles["cloudformation"])),
+                          StringEquals("kms:ViaService", Sub("s3.${AWS::Region}.amazonaws.com"))])),
             Statement(Sid="ChangegateLogGroups", Effect=Allow,
                       Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
                       Action=[KmsAction(a) for a in LOGS_ACTIONS], Resource=["*"],

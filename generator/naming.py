@@ -131,6 +131,10 @@ ENV_SOURCE_BUCKET = "CHANGEGATE_SOURCE_BUCKET"
 ENV_SOURCE_PREFIX = "CHANGEGATE_SOURCE_PREFIX"
 
 
+# Content the sync packages from stack folders (sync/package.py): <prefix>.assets/<folder>/<sha256><ext>.
+ASSETS_PREFIX = f"{DEFAULT_SOURCE_PREFIX}.assets/"
+
+
 def source_object_key(folder: str, prefix: str = DEFAULT_SOURCE_PREFIX) -> str:
     return f"{prefix}{folder}.zip"
 
@@ -181,6 +185,11 @@ def change_set_name_pattern(project: str) -> str:
 def role_name(project: str, purpose: str) -> str:
     """An IAM role of the bootstrap stack: ``<project>-changegate-<purpose>``."""
     return f"{project}-changegate-{purpose}"
+
+
+def boundary_policy_name(project: str) -> str:
+    """The permissions boundary every role or user a managed stack creates must carry."""
+    return f"{project}-changegate-boundary"
 
 
 def approvers_policy_name(project: str) -> str:

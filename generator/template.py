@@ -82,7 +82,10 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
         config, source_bucket=source_bucket, artifact_bucket=artifact_bucket, key_arn=key_arn,
         connection_arn=connection_arn, connection_service=service)
     roles["cloudformation"] = iam.execution_role(
-        config, source_bucket=source_bucket, artifact_bucket=artifact_bucket, key_arn=key_arn)
+        config, source_bucket=source_bucket, artifact_bucket=artifact_bucket, key_arn=key_arn,
+        topic_arn=topic_arn)
+    boundary = iam.execution_boundary(config, source_bucket=source_bucket, artifact_bucket=artifact_bucket,
+                                      key_arn=key_arn, topic_arn=topic_arn)
     approvers = iam.approvers_policy(config, stack_names=stack_names)
     # The guardrail (issue 10 item 3): operators attach it to every human and CI principal, so
     # nobody but changegate's roles changes the managed stacks, pipelines, sync project, buckets,
@@ -110,8 +113,8 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
     ]
     protect = protection.termination_protection(project, stacks, stack_arns)
     resources = [key, alias, source_bucket, source_policy, artifact_bucket, artifact_policy,
-                 *topic_resources, *connection_resources, *roles.values(), approvers, guardrail, log_group,
-                 project_resource, sync, *function_resources, *pipelines, *protect]
+                 *topic_resources, *connection_resources, *roles.values(), boundary, approvers, guardrail,
+                 log_group, project_resource, sync, *function_resources, *pipelines, *protect]
     template.add_resource(resources)
     _add_outputs(template, config, source_bucket, artifact_bucket, topic_arn, connection_arn, approvers,
                  guardrail, sync, enabled)

@@ -322,17 +322,16 @@ def test_review_link_is_the_reviews_console_link(doc: dict) -> None:
 # ---- issue 11 item 5: a stack with a deployment window waits for it after the approvals ----
 
 def test_a_stack_with_a_window_waits_for_it_between_the_approvals_and_the_check() -> None:
-    """pipelines/config.yaml has no window setting yet; a stack whose settings carry one (the shape
-    the config will give: ``deployment_window.cron`` and ``.time_zone``) gets the wait."""
+    """A stack whose settings carry a ``deployment_window`` (pipelines/config.yaml) gets the wait."""
     import dataclasses
-    import types
 
+    from generator.config import DeploymentWindow
     from generator.validate import validate_repository
 
     report = validate_repository(REPO, lint=False)
     stack = report.stacks["network"]
-    assert pipeline.deployment_window(stack) is None  # no stack has one today
-    settings = types.SimpleNamespace(**vars(stack.settings), deployment_window=types.SimpleNamespace(
+    assert pipeline.deployment_window(stack) is None  # the example gives network no window
+    settings = dataclasses.replace(stack.settings, deployment_window=DeploymentWindow(
         cron="* * 9-17 ? * MON-FRI *", time_zone="Europe/Berlin"))
     windowed = dataclasses.replace(stack, settings=settings)
     actions = pipeline.change_actions("acme", windowed, execution_role_arn="role", topic_arn="topic",

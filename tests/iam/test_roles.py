@@ -389,7 +389,15 @@ def test_execution_role_cannot_loosen_the_buckets_or_the_key(s: Setup) -> None:
     for action in ("kms:PutKeyPolicy", "kms:ScheduleKeyDeletion", "kms:DisableKey"):
         assert verdict(s.world, execution, action, s.key) is Decision.EXPLICIT_DENY, action
     # Neither does it read or write what the pipelines read: key policy and bucket policy hold.
+    # Decrypt only through S3, for the content the sync packaged (nested templates, code): CloudFormation
+    # and Lambda fetch it as this role. Directly, or through another service, never.
     assert not allowed(s.world, execution, "kms:Decrypt", s.key)
+    via_s3, via_sqs = f"s3.{REGION}.amazonaws.com", f"sqs.{REGION}.amazonaws.com"
+    assert not allowed(s.world, execution, "kms:Decrypt", s.key, kms__ViaService=via_sqs)
+    assert allowed(s.world, execution, "kms:Decrypt", s.key, kms__ViaService=via_s3)
+    assert not allowed(s.world, execution, "kms:GenerateDataKey", s.key, kms__ViaService=via_s3)
+    asset = s.source_object(f"{naming.ASSETS_PREFIX}network/abc.json")
+    assert allowed(s.world, execution, "s3:GetObject", asset)
     assert verdict(s.world, execution, "s3:PutObject", s.source_object(naming.source_object_key(s.folder))) \
         is Decision.EXPLICIT_DENY
 

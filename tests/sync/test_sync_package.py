@@ -59,6 +59,7 @@ CHILD = textwrap.dedent("""\
       Role:
         Type: AWS::IAM::Role
         Properties:
+          PermissionsBoundary: arn:aws:iam::123456789012:policy/acme-changegate-boundary
           AssumeRolePolicyDocument:
             Version: "2012-10-17"
             Statement:
@@ -93,6 +94,7 @@ FUNCTION = textwrap.dedent("""\
       Role:
         Type: AWS::IAM::Role
         Properties:
+          PermissionsBoundary: arn:aws:iam::123456789012:policy/acme-changegate-boundary
           AssumeRolePolicyDocument:
             Version: "2012-10-17"
             Statement:
@@ -308,6 +310,7 @@ FORMS = textwrap.dedent("""\
       Api:
         Type: AWS::Serverless::Function
         Properties:
+          PermissionsBoundary: arn:aws:iam::123456789012:policy/acme-changegate-boundary
           Runtime: python3.12
           Handler: handler.main
           CodeUri: handler.py
@@ -315,6 +318,7 @@ FORMS = textwrap.dedent("""\
       MachineRole:
         Type: AWS::IAM::Role
         Properties:
+          PermissionsBoundary: arn:aws:iam::123456789012:policy/acme-changegate-boundary
           AssumeRolePolicyDocument:
             Version: "2012-10-17"
             Statement:
