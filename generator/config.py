@@ -109,6 +109,9 @@ class PipelinesConfig:
     notifications: Notifications = Notifications()
     approvers: tuple[str, ...] = ()
     execution_policy_arns: tuple[str, ...] = DEFAULT_EXECUTION_POLICY_ARNS
+    # The execution role may create and manage the stacks' own roles (named <project>-*, always with
+    # changegate's permissions boundary): the stacks that need IAM get it without IAMFullAccess.
+    manage_stack_roles: bool = False
     sync_compute: str = "lambda"
     defaults: StackSettings = StackSettings()
     overrides: Mapping[str, StackSettings] = field(default_factory=lambda: MappingProxyType({}))
@@ -381,6 +384,7 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
         execution_policy_arns=tuple(
             str(a) for a in data.get("execution_role", {}).get(
                 "managed_policy_arns", DEFAULT_EXECUTION_POLICY_ARNS)),
+        manage_stack_roles=bool(data.get("execution_role", {}).get("manage_stack_roles", False)),
         sync_compute=str(data.get("sync", {}).get("compute", "lambda")),
         defaults=defaults,
         overrides=MappingProxyType(overrides),

@@ -282,7 +282,37 @@ def execution_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, k
                   Resource=[key_arn], Condition=Condition(StringEquals("kms:ViaService", S3_IN_THIS_REGION))),
     ]
     return service_role(logical_ids.EXECUTION_ROLE, names["cloudformation"], "cloudformation",
-                        [*reads, *denies], ManagedPolicyArns=list(config.execution_policy_arns))
+                        [*reads, *_stack_roles(config), *denies],
+                        ManagedPolicyArns=list(config.execution_policy_arns))
+
+
+# What CloudFormation calls to create, update and delete an AWS::IAM::Role and AWS::IAM::InstanceProfile
+# (their resource schemas' handler permissions), and to hand a role to the service that uses it.
+STACK_ROLE_ACTIONS = (
+    "AddRoleToInstanceProfile", "AttachRolePolicy", "CreateInstanceProfile", "CreateRole",
+    "DeleteInstanceProfile", "DeleteRole", "DeleteRolePolicy", "DetachRolePolicy", "GetInstanceProfile",
+    "GetRole", "GetRolePolicy", "ListAttachedRolePolicies", "ListInstanceProfilesForRole",
+    "ListRolePolicies", "ListRoleTags", "PassRole", "PutRolePermissionsBoundary", "PutRolePolicy",
+    "RemoveRoleFromInstanceProfile", "TagInstanceProfile", "TagRole", "UntagInstanceProfile", "UntagRole",
+    "UpdateAssumeRolePolicy", "UpdateRole", "UpdateRoleDescription",
+)
+
+
+def _stack_roles(config: PipelinesConfig) -> list[Statement]:
+    """``execution_role.manage_stack_roles``: the stacks' own roles, instead of IAMFullAccess.
+
+    CloudFormation names a role it creates ``<stack name>-<logical id>-<suffix>``, and managed stacks
+    are ``<project>-<folder>``, so ``<project>-*`` covers them (an explicit RoleName must keep the
+    prefix). The gate denies still hold: changegate's own roles stay out of reach, and every role
+    created carries the boundary (:func:`gate_denies`).
+    """
+    if not config.manage_stack_roles:
+        return []
+    project = config.project
+    profiles = Sub(f"arn:${{AWS::Partition}}:iam::${{AWS::AccountId}}:instance-profile/{project}-*")
+    return [Statement(Sid="ManageTheStacksOwnRoles", Effect=Allow,
+                      Action=[iam.Action(a) for a in STACK_ROLE_ACTIONS],
+                      Resource=[arns.role(f"{project}-*"), profiles])]
 
 
 def execution_boundary(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn,

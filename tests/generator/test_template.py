@@ -205,8 +205,8 @@ def test_only_cloudformation_assumes_the_execution_role(doc: dict) -> None:
     role = doc["Resources"]["CloudFormationExecutionRole"]["Properties"]
     principals = [s["Principal"] for s in role["AssumeRolePolicyDocument"]["Statement"]]
     assert principals == [{"Service": "cloudformation.amazonaws.com"}]
-    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/PowerUserAccess",
-                                         "arn:aws:iam::aws:policy/IAMFullAccess"]
+    # no IAMFullAccess: the example lets the role manage only the stacks' own roles (manage_stack_roles)
+    assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/PowerUserAccess"]
 
 
 def test_source_bucket_policy_denies_writes_by_anyone_but_the_sync(doc: dict) -> None:

@@ -361,6 +361,25 @@ def test_execution_role_deploys_what_its_managed_policies_allow(s: Setup) -> Non
     assert allowed(s.world, execution, "sns:CreateTopic", f"arn:aws:sns:{REGION}:{ACCOUNT}:acme-alarms")
 
 
+def test_execution_role_manages_the_stacks_own_roles_inside_the_boundary(example) -> None:
+    """execution_role.manage_stack_roles (the example's): the stacks' roles, never anyone else's."""
+    s, _ = example
+    execution = s.principal("execution")
+    boundary = f"arn:aws:iam::{ACCOUNT}:policy/{naming.boundary_policy_name(s.project)}"
+    task_role = f"arn:aws:iam::{ACCOUNT}:role/acme-service-TaskRole-1A2B3C"
+    assert allowed(s.world, execution, "iam:CreateRole", task_role, iam__PermissionsBoundary=boundary)
+    assert allowed(s.world, execution, "iam:AttachRolePolicy", task_role)
+    assert verdict(s.world, execution, "iam:CreateRole", task_role) is Decision.EXPLICIT_DENY  # no boundary
+    unbound = verdict(s.world, execution, "iam:DeleteRolePermissionsBoundary", task_role)
+    assert unbound is Decision.EXPLICIT_DENY
+    assert not allowed(s.world, execution, "iam:CreateRole", f"arn:aws:iam::{ACCOUNT}:role/other-TaskRole",
+                       iam__PermissionsBoundary=boundary)
+    sync_role = f"arn:aws:iam::{ACCOUNT}:role/{naming.role_name(s.project, 'sync')}"
+    assert verdict(s.world, execution, "iam:PutRolePolicy", sync_role) is Decision.EXPLICIT_DENY
+    opened = s.world.without(execution, "Allow", "iam:CreateRole")
+    assert not allowed(opened, execution, "iam:CreateRole", task_role, iam__PermissionsBoundary=boundary)
+
+
 def test_execution_role_cannot_change_changegates_iam(s: Setup) -> None:
     execution = s.principal("execution")
     for job, name in s.jobs.items():
