@@ -48,9 +48,18 @@ PASS_ROLE_SCOPED = (
     "iam:PassRole names one role and is limited by iam:PassedToService to the one service that needs "
     "it; cloudformation:SetStackPolicy is limited to the managed stacks and applies the owners' policy "
     "from pipelines/ (review/stack_policy.py).")
-KEY_ID_IS_AN_ARN = (
-    "s3:x-amz-server-side-encryption-aws-kms-key-id holds the key's ARN as a string; the Amazon S3 "
-    "documentation compares it with the key ARN the same way.")
+ARN_AS_STRING = (
+    "s3:x-amz-server-side-encryption-aws-kms-key-id and iam:PermissionsBoundary hold an ARN as a string; "
+    "the Amazon S3 and IAM documentation compare them with String operators the same way.")
+BOUNDARY_IS_A_CEILING = (
+    "A permissions boundary grants nothing: it caps what a role's own policies can grant (IAM user "
+    "guide, access_policies_boundaries). This one allows everything except what changegate forbids "
+    "(its Deny statements), so the stacks' roles keep what their templates give them and never reach "
+    "changegate's roles, buckets, key, pipelines or approvers.")
+STACK_ROLES = (
+    "execution_role.manage_stack_roles: the execution role manages only the stacks' own roles "
+    "(<project>-*), and may create them only with the boundary (iam:PermissionsBoundary condition); "
+    "changegate's own roles and the approvers stay denied.")
 FUNCTION_CONCURRENCY = (
     "Reserved concurrency would take capacity from the account's unreserved pool (new accounts have "
     "little) and fail deployment where it is short; invocations are bounded by the pipelines' stage "
@@ -85,10 +94,16 @@ def scanner_suppressions(config: PipelinesConfig) -> dict:
                 "resources": sorted([logical_ids.ARTIFACT_KEY, logical_ids.PIPELINE_ROLE,
                                      logical_ids.PROTECTION_EVENTS_ROLE, *_function_roles()]),
                 "reason": f"{KEY_ADMINISTRATION} {PASS_ROLE_SCOPED}"},
-            "MISMATCHED_TYPE_BUT_USABLE": {"resources": [logical_ids.SOURCE_BUCKET_POLICY],
-                                           "reason": KEY_ID_IS_AN_ARN},
+            "MISMATCHED_TYPE_BUT_USABLE": {
+                "resources": [logical_ids.EXECUTION_ROLE, logical_ids.EXECUTION_BOUNDARY,
+                              logical_ids.SOURCE_BUCKET_POLICY],
+                "reason": ARN_AS_STRING},
+            **{issue: {"resources": [logical_ids.EXECUTION_BOUNDARY], "reason": BOUNDARY_IS_A_CEILING}
+               for issue in ("CREDENTIALS_EXPOSURE", "PRIVILEGE_ESCALATION")},
         },
         "checkov": {
+            **{rule: {"resources": [logical_ids.EXECUTION_BOUNDARY], "reason": BOUNDARY_IS_A_CEILING}
+               for rule in ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111")},
             "CKV_AWS_18": {"resources": buckets, "reason": ACCESS_LOGGING},
             "CKV_AWS_21": {"resources": [logical_ids.ARTIFACT_BUCKET], "reason": ARTIFACT_VERSIONING},
             "CKV_AWS_115": {"resources": functions, "reason": FUNCTION_CONCURRENCY},
@@ -101,8 +116,16 @@ def scanner_suppressions(config: PipelinesConfig) -> dict:
             "CT.S3.PR.9": {"reason": OBJECT_LOCK},
             "CT.S3.PR.11": {"reason": ARTIFACT_VERSIONING},
             "CT.LAMBDA.PR.3": {"reason": FUNCTION_IN_VPC},
+            "CT.IAM.PR.2": {"reason": BOUNDARY_IS_A_CEILING},
+            "CT.IAM.PR.3": {"reason": BOUNDARY_IS_A_CEILING},
         },
     }
+    management = accepted["parliament"]["PERMISSIONS_MANAGEMENT_ACTIONS"]
+    management["resources"] = sorted([*management["resources"], logical_ids.EXECUTION_BOUNDARY])
+    management["reason"] += f" {BOUNDARY_IS_A_CEILING}"
+    if config.manage_stack_roles:
+        management["resources"] = sorted([*management["resources"], logical_ids.EXECUTION_ROLE])
+        management["reason"] += f" {STACK_ROLES}"
     if any(":user/" in arn for arn in config.approvers):
         # CT.IAM.PR.4 "no IAM policies on IAM users": the owners chose a user as an approver.
         accepted["cfn-guard"]["CT.IAM.PR.4"] = {"reason": (
