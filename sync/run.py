@@ -2,7 +2,8 @@
 
 1. Resolve the commit (``git``: a full id, or refused), refuse a ``--prefix`` the pipelines do not
    read unless nothing is started, validate every stack (structure and parameters), refuse a
-   working tree that differs from the commit (``worktree``), build each stack's archive and hash.
+   commit that is not on the configured branch (``branch``), refuse a working tree that differs
+   from the commit (``worktree``), build each stack's archive and hash.
 2. Read the remote state (``state``: one listing, one manifest GET, a HEAD per object the
    manifest does not describe) and classify stacks (``plan``).
 3. cfn-lint only the added and changed stacks (the others were linted when they were shipped).
@@ -62,6 +63,7 @@ from generator.lint import lint_stacks
 from generator.validate import ValidationReport, validate_repository
 from sync import worktree
 from sync.archive import Archive
+from sync.branch import check_on_branch
 from sync.git import CommitInfo, Git, rollback_refusals
 from sync.package import PackagedStack, local_archive, package_stack
 from sync.pipelines import REDEPLOY_HINT, PipelineMissing, commit_metadata, start_pipeline
@@ -165,6 +167,10 @@ def run_sync(root: Path, s3: Any, codepipeline: Any, options: SyncOptions, *,
         # stop before S3: a stack whose template does not load would look removed
         report.notes.append("cfn-lint not run: fix the errors above first")
         return report
+    # only commits of the protected branch reach the bucket (issue 10 item 4)
+    if check_on_branch(git, commit.id, validation.config.repository.branch) is None and commit.id:
+        report.notes.append(f"not a git repository: cannot check that {commit.id} is on branch "
+                            f"{validation.config.repository.branch!r}")
     # packaging reads the stacks' local content (nested templates, snippets, code): offline, so a
     # no-change sync stays at its two requests; the uploads happen only for stacks that changed
     local = {name: local_archive(stack, root, validation.config.content_sources)
