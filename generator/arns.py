@@ -58,9 +58,10 @@ def managed_policy(name: str) -> Sub:
 
 
 def project_roles(project: str) -> dict[str, str]:
-    """purpose -> role name of the three changegate roles."""
+    """purpose -> role name of changegate's core roles: the stack pipelines', the sync pipeline's,
+    the sync build's and CloudFormation's."""
     return {purpose: naming.role_name(project, purpose)
-            for purpose in ("pipeline", "sync", "cloudformation")}
+            for purpose in ("pipeline", "sync-pipeline", "sync", "cloudformation")}
 
 
 def bucket_objects(bucket_logical_id: str, key_prefix: str = "") -> Sub:

@@ -155,8 +155,9 @@ def artifact_bucket(key_arn) -> tuple[Bucket, BucketPolicy]:
         Rules=[LifecycleRule(
             Id="ExpireArtifacts", Status="Enabled", ExpirationInDays=ARTIFACT_EXPIRATION_DAYS,
             AbortIncompleteMultipartUpload=AbortIncompleteMultipartUpload(DaysAfterInitiation=1))]))
-    writer = GetAtt(logical_ids.PIPELINE_ROLE, "Arn")
-    statements = [_tls_only(bucket), *_only_writer(bucket, "OnlyThePipelinesWriteArtifacts", writer)]
+    # The two pipelines' roles: the stack pipelines' S3 source and the sync pipeline's GitHub source.
+    writers = [GetAtt(logical_ids.PIPELINE_ROLE, "Arn"), GetAtt(logical_ids.SYNC_PIPELINE_ROLE, "Arn")]
+    statements = [_tls_only(bucket), *_only_writer(bucket, "OnlyThePipelinesWriteArtifacts", writers)]
     policy = BucketPolicy(logical_ids.ARTIFACT_BUCKET_POLICY, Bucket=Ref(bucket),
                           PolicyDocument=PolicyDocument(Version="2012-10-17", Statement=statements))
     return bucket, policy

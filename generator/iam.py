@@ -95,9 +95,24 @@ def service_role(logical_id: str, name: str, service: str, statements: list[Stat
                 **extra)
 
 
+def _artifacts(artifact_bucket) -> list[Statement]:
+    """Read and write a pipeline's artifacts, as CodePipeline's minimal service-role policy lists."""
+    return [
+        Statement(Sid="ReadWriteArtifacts", Effect=Allow,
+                  Action=[s3.GetObject, s3.GetObjectVersion, s3.PutObject, s3.PutObjectAcl],
+                  Resource=[arns.bucket_objects(artifact_bucket.title)]),
+        Statement(Sid="ArtifactBucket", Effect=Allow,
+                  Action=[s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning, s3.ListBucket],
+                  Resource=[GetAtt(artifact_bucket, "Arn")]),
+    ]
+
+
 def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source_bucket, artifact_bucket,
-                  key_arn, topic_arn, connection_arn, connection_service: str) -> Role:
-    """The role of every pipeline of the project: the sync pipeline and each stack's.
+                  key_arn, topic_arn) -> Role:
+    """The role of the stack pipelines: plan, review, approve and execute change sets.
+
+    It neither runs the sync nor uses the GitHub connection: those are the sync pipeline's
+    (:func:`sync_pipeline_role`), so neither pipeline can do the other's job (issue 10 item 6).
 
     The artifact statements follow CodePipeline's minimal service-role policy, which grants
     "s3:PutObject", "s3:PutObjectAcl", "s3:GetObject", "s3:GetObjectVersion" on artifact objects
@@ -109,19 +124,14 @@ def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source
     project = config.project
     names = arns.project_roles(project)
     stacks = managed_stack_arns(project, stack_names)
-    source_arn, artifact_arn = GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")
+    source_arn = GetAtt(source_bucket, "Arn")
     statements = [
         Statement(Sid="ReadStackArchives", Effect=Allow,
                   Action=[s3.GetObject, s3.GetObjectVersion],
                   Resource=[arns.bucket_objects(source_bucket.title, naming.DEFAULT_SOURCE_PREFIX)]),
         Statement(Sid="SourceBucketVersioning", Effect=Allow,
                   Action=[s3.GetBucketVersioning, s3.GetBucketLocation], Resource=[source_arn]),
-        Statement(Sid="ReadWriteArtifacts", Effect=Allow,
-                  Action=[s3.GetObject, s3.GetObjectVersion, s3.PutObject, s3.PutObjectAcl],
-                  Resource=[arns.bucket_objects(artifact_bucket.title)]),
-        Statement(Sid="ArtifactBucket", Effect=Allow,
-                  Action=[s3.GetBucketAcl, s3.GetBucketLocation, s3.GetBucketVersioning, s3.ListBucket],
-                  Resource=[artifact_arn]),
+        *_artifacts(artifact_bucket),
         _use_key(key_arn),
         # The change set name must carry the prefix (naming.change_set_name does).
         Statement(Sid="CreateChangeSets", Effect=Allow, Action=[cfn.CreateChangeSet], Resource=stacks,
@@ -143,9 +153,6 @@ def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source
         Statement(Sid="PassExecutionRoleToCloudFormation", Effect=Allow, Action=[iam.PassRole],
                   Resource=[arns.role(names["cloudformation"])],
                   Condition=Condition(StringEquals("iam:PassedToService", "cloudformation.amazonaws.com"))),
-        Statement(Sid="RunTheSync", Effect=Allow, Action=[codebuild.BatchGetBuilds, codebuild.StartBuild],
-                  Resource=[arns.codebuild_project(naming.sync_project_name(project))]),
-        _use_connection(connection_service, connection_arn),
         Statement(Sid="NotifyApprovers", Effect=Allow, Action=[sns.Publish], Resource=[topic_arn]),
         # The Change stage's ApplyStackPolicy and VerifyStackPolicy actions (generator/function.py).
         Statement(Sid="InvokeStackPolicyFunction", Effect=Allow, Action=[awslambda.InvokeFunction],
@@ -155,6 +162,25 @@ def pipeline_role(config: PipelinesConfig, *, stack_names: Iterable[str], source
                   Resource=[arns.stack(naming.bootstrap_stack_name(project))]),
     ]
     return service_role(logical_ids.PIPELINE_ROLE, names["pipeline"], "codepipeline", statements)
+
+
+def sync_pipeline_role(config: PipelinesConfig, *, artifact_bucket, key_arn, connection_arn,
+                       connection_service: str) -> Role:
+    """The sync pipeline's role: its GitHub source (the connection) and the sync build, nothing else.
+
+    It plans, executes and passes nothing, and cannot write the source bucket: the sync build does
+    that as its own role (:func:`sync_role`).
+    """
+    project = config.project
+    statements = [
+        *_artifacts(artifact_bucket),
+        _use_key(key_arn),
+        _use_connection(connection_service, connection_arn),
+        Statement(Sid="RunTheSync", Effect=Allow, Action=[codebuild.BatchGetBuilds, codebuild.StartBuild],
+                  Resource=[arns.codebuild_project(naming.sync_project_name(project))]),
+    ]
+    return service_role(logical_ids.SYNC_PIPELINE_ROLE, arns.project_roles(project)["sync-pipeline"],
+                        "codepipeline", statements)
 
 
 def sync_role(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_arn, connection_arn,

@@ -37,7 +37,7 @@ _ADMIN_ACTIONS = ("CancelKeyDeletion", "CreateAlias", "DeleteAlias", "DescribeKe
 USE_ACTIONS = ("Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey*", "ReEncrypt*")
 # Roles that encrypt or decrypt with the key. The CloudFormation execution role does not:
 # the pipeline role reads the template out of the artifact and hands it to CloudFormation.
-KEY_USERS = ("pipeline", "sync")
+KEY_USERS = ("pipeline", "sync", "sync-pipeline")
 # Log groups changegate creates are encrypted with the key: the sync's logs hold commit subjects and
 # author names (checkov CKV_AWS_158, Control Tower CT.CLOUDWATCH.PR.3). CloudWatch Logs encrypts as
 # the regional service principal, limited by the encryption context to those log groups:

@@ -48,6 +48,9 @@ PASS_ROLE_SCOPED = (
     "iam:PassRole names one role and is limited by iam:PassedToService to the one service that needs "
     "it; cloudformation:SetStackPolicy is limited to the managed stacks and applies the owners' policy "
     "from pipelines/ (review/stack_policy.py).")
+CONNECTION_USE = (
+    "The sync pipeline's role uses (and may pass to CodeBuild, as the full clone needs) the one GitHub "
+    "connection of the configuration, nothing else.")
 ARN_AS_STRING = (
     "s3:x-amz-server-side-encryption-aws-kms-key-id and iam:PermissionsBoundary hold an ARN as a string; "
     "the Amazon S3 and IAM documentation compare them with String operators the same way.")
@@ -92,8 +95,9 @@ def scanner_suppressions(config: PipelinesConfig) -> dict:
         "parliament": {
             "PERMISSIONS_MANAGEMENT_ACTIONS": {
                 "resources": sorted([logical_ids.ARTIFACT_KEY, logical_ids.PIPELINE_ROLE,
-                                     logical_ids.PROTECTION_EVENTS_ROLE, *_function_roles()]),
-                "reason": f"{KEY_ADMINISTRATION} {PASS_ROLE_SCOPED}"},
+                                     logical_ids.PROTECTION_EVENTS_ROLE, logical_ids.SYNC_PIPELINE_ROLE,
+                                     *_function_roles()]),
+                "reason": f"{KEY_ADMINISTRATION} {PASS_ROLE_SCOPED} {CONNECTION_USE}"},
             "MISMATCHED_TYPE_BUT_USABLE": {
                 "resources": [logical_ids.EXECUTION_ROLE, logical_ids.EXECUTION_BOUNDARY,
                               logical_ids.SOURCE_BUCKET_POLICY],

@@ -77,7 +77,10 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
 
     roles["pipeline"] = iam.pipeline_role(
         config, stack_names=stack_names, source_bucket=source_bucket, artifact_bucket=artifact_bucket,
-        key_arn=key_arn, topic_arn=topic_arn, connection_arn=connection_arn, connection_service=service)
+        key_arn=key_arn, topic_arn=topic_arn)
+    roles["sync-pipeline"] = iam.sync_pipeline_role(
+        config, artifact_bucket=artifact_bucket, key_arn=key_arn, connection_arn=connection_arn,
+        connection_service=service)
     roles["sync"] = iam.sync_role(
         config, source_bucket=source_bucket, artifact_bucket=artifact_bucket, key_arn=key_arn,
         connection_arn=connection_arn, connection_service=service)
@@ -102,8 +105,8 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
         config, role_arn=GetAtt(roles["sync"], "Arn"), key_arn=key_arn, source_bucket=Ref(source_bucket),
         log_group=log_group)
     sync = sync_job.sync_pipeline(
-        config, role_arn=pipeline_role_arn, artifact_bucket=Ref(artifact_bucket), key_arn=key_arn,
-        connection_arn=connection_arn, project=project_resource)
+        config, role_arn=GetAtt(roles["sync-pipeline"], "Arn"), artifact_bucket=Ref(artifact_bucket),
+        key_arn=key_arn, connection_arn=connection_arn, project=project_resource)
     pipelines = [
         pipeline.stack_pipeline(
             project, stack, role_arn=pipeline_role_arn, artifact_bucket=Ref(artifact_bucket), key_arn=key_arn,

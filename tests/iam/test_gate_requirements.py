@@ -1,7 +1,8 @@
 """The gate's remaining promises from issue 10 (items 3 and 6), as IAM verdicts on the generated template.
 
 Kept apart from test_roles.py because each names a change to the template that issue 10 asks for:
-a permissions boundary on roles the execution role creates, denies covering the pipelines, the sync
+separate roles for the sync pipeline and the stack pipelines, a permissions boundary on roles the
+execution role creates, denies covering the pipelines, the sync
 project, the approvers, the topic, the protection machinery, the logs and the buckets' settings, and
 grants of the key.
 """
@@ -17,6 +18,30 @@ from roles_setup import (
 )
 
 from generator import naming
+
+
+def test_stack_pipelines_role_is_not_the_sync_pipelines(s: Setup, template: dict) -> None:
+    """Issue 10 item 6: the stack pipelines cannot run the sync build or use the GitHub connection."""
+    pipeline = s.principal("stack-pipelines")
+    project = f"arn:aws:codebuild:{REGION}:{ACCOUNT}:project/{naming.sync_project_name(s.project)}"
+    assert s.jobs["stack-pipelines"] != s.jobs["sync-pipeline"]
+    assert not allowed(s.world, pipeline, "codebuild:StartBuild", project)
+    connection = s.world.resolver.value(template["Outputs"]["ConnectionArn"]["Value"])
+    assert not allowed(s.world, pipeline, f"{s.connection_service}:UseConnection", connection)
+
+
+
+def test_sync_pipeline_deploys_nothing(s: Setup) -> None:
+    """Issue 10 item 6: the sync pipeline's role plans, executes and passes nothing."""
+    role_ = s.principal("sync-pipeline")
+    stack_arn = s.stack_arn(naming.stack_name(s.project, s.folder))
+    assert not allowed(s.world, role_, "cloudformation:CreateChangeSet", stack_arn,
+                       cloudformation__ChangeSetName=s.change_set)
+    assert not allowed(s.world, role_, "cloudformation:ExecuteChangeSet", stack_arn)
+    assert not allowed(s.world, role_, "iam:PassRole", s.world.role(s.jobs["execution"]).arn,
+                       iam__PassedToService="cloudformation.amazonaws.com")
+    assert not allowed(s.world, role_, "s3:PutObject", s.source_object(naming.source_object_key(s.folder)))
+
 
 
 def test_execution_role_cannot_switch_off_the_gate(s: Setup) -> None:
