@@ -40,7 +40,7 @@ def boundary_reference(project: str) -> str:
             f"{naming.boundary_policy_name(project)}")
 
 
-def _names_the_boundary(value: Any, project: str) -> bool:
+def names_the_boundary(value: Any, project: str) -> bool:
     """A literal or ``Fn::Sub`` ARN ending in ``:policy/<project>-changegate-boundary``."""
     if isinstance(value, Mapping) and set(value) == {"Fn::Sub"}:
         value = value["Fn::Sub"]
@@ -71,7 +71,7 @@ def boundary_problems(template: Mapping, raw: bytes, relpath: str, stack: str, p
         boundary = properties.get("PermissionsBoundary")
         if boundary is None and kind == "AWS::Serverless::Function":
             boundary = _global_boundary(template)
-        if _names_the_boundary(boundary, project):
+        if names_the_boundary(boundary, project):
             continue
         path = ("Resources", logical_id, "Properties", "PermissionsBoundary")
         problems.append(error(

@@ -30,7 +30,7 @@ from troposphere.iam import ManagedPolicy, Policy, Role
 
 from generator import arns, logical_ids, naming
 from generator.config import PipelinesConfig
-from generator.kms import USE_ACTIONS
+from generator.kms import S3_IN_THIS_REGION, USE_ACTIONS
 
 # Bucket-level settings of changegate's buckets, which no stack may change (IAM action names;
 # "s3:PutBucket*" also covers PutBucketReplication, PutBucketLogging, PutBucketNotification...).
@@ -38,8 +38,6 @@ BUCKET_SETTINGS = ("DeleteBucket*", "PutAccelerateConfiguration", "PutAnalyticsC
                    "PutEncryptionConfiguration", "PutIntelligentTieringConfiguration",
                    "PutInventoryConfiguration", "PutLifecycleConfiguration", "PutMetricsConfiguration",
                    "PutReplicationConfiguration")
-# kms:ViaService of a call S3 makes to KMS on someone's behalf.
-S3_IN_THIS_REGION = Sub("s3.${AWS::Region}.amazonaws.com")
 # The roles of generator/protection.py (termination protection), beside the three of arns.project_roles.
 PROTECTION_ROLE_PURPOSES = ("protection", "protection-events")
 # The services whose trust policies carry aws:SourceAccount (F18): only where AWS documents that the

@@ -38,6 +38,8 @@ USE_ACTIONS = ("Decrypt", "DescribeKey", "Encrypt", "GenerateDataKey*", "ReEncry
 # Roles that encrypt or decrypt with the key. The CloudFormation execution role does not:
 # the pipeline role reads the template out of the artifact and hands it to CloudFormation.
 KEY_USERS = ("pipeline", "sync", "sync-pipeline")
+# kms:ViaService of a call S3 makes to KMS on someone's behalf.
+S3_IN_THIS_REGION = Sub("s3.${AWS::Region}.amazonaws.com")
 # Log groups changegate creates are encrypted with the key: the sync's logs hold commit subjects and
 # author names (checkov CKV_AWS_158, Control Tower CT.CLOUDWATCH.PR.3). CloudWatch Logs encrypts as
 # the regional service principal, limited by the encryption context to those log groups:
@@ -80,7 +82,7 @@ def artifact_key(config: PipelinesConfig) -> tuple[Key, Alias]:
                       Action=[KmsAction("Decrypt")], Resource=["*"],
                       Condition=Condition([
                           ArnLike("aws:PrincipalArn", arns.role(roles["cloudformation"])),
-                          StringEquals("kms:ViaService", Sub("s3.${AWS::Region}.amazonaws.com"))])),
+                          StringEquals("kms:ViaService", S3_IN_THIS_REGION)])),
             Statement(Sid="ChangegateLogGroups", Effect=Allow,
                       Principal=Principal("Service", Sub("logs.${AWS::Region}.amazonaws.com")),
                       Action=[KmsAction(a) for a in LOGS_ACTIONS], Resource=["*"],

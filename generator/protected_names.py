@@ -22,6 +22,7 @@ from functools import lru_cache
 from typing import Any
 
 from generator import logical_ids, naming
+from generator.boundaries import names_the_boundary
 from generator.config import CONFIG_RELPATH, PipelinesConfig
 from generator.problems import Problem, error, warning
 from generator.resolve import THIS_ACCOUNT, Resolver, arn_parts, line_at, path_text
@@ -83,7 +84,7 @@ def protected_name_problems(template: Mapping, raw: bytes, relpath: str, stack: 
         for path, value in _strings(resources, ("Resources",)):
             if len(path) < 4 or path[2] != "Properties":
                 continue
-            if path[3] == "PermissionsBoundary" and _is_the_boundary(value, config.project):
+            if path[3] == "PermissionsBoundary" and names_the_boundary(value, config.project):
                 continue  # the one changegate name a stack must use (generator/boundaries.py)
             kind = str(resources[path[1]].get("Type", ""))
             for pattern, what, iam_only in present:
@@ -102,10 +103,6 @@ def protected_name_problems(template: Mapping, raw: bytes, relpath: str, stack: 
         problems.extend(_trust_problems(template, resources, relpath, stack, resolver,
                                         config.deploying_account()))
     return problems
-
-
-def _is_the_boundary(value: str, project: str) -> bool:
-    return value.endswith(f":policy/{naming.boundary_policy_name(project)}")
 
 
 def _strings(node: Any, path: tuple) -> Iterator[tuple[tuple, str]]:

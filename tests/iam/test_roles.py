@@ -651,23 +651,6 @@ def test_only_changegates_roles_use_the_key(s: Setup) -> None:
     assert allowed(opened, intruder, "kms:Decrypt", s.key)
 
 
-def test_source_bucket_denies_replication_and_acl_writes(s: Setup) -> None:
-    """Issue 10 item 3: replication writes included, and the ACL ones."""
-    world, intruder = intruder_world(s)
-    archive = s.source_object(naming.source_object_key(s.folder))
-    for action in ("s3:ReplicateObject", "s3:ReplicateDelete", "s3:ReplicateTags", "s3:PutObjectAcl"):
-        assert verdict(world, intruder, action, archive) is Decision.EXPLICIT_DENY, action
-
-
-def test_only_changegate_writes_artifacts(s: Setup) -> None:
-    """Issue 10 item 3: artifact objects only from changegate's roles."""
-    world, intruder = intruder_world(s)
-    artifact = s.artifact_object(f"{naming.pipeline_name(s.project, s.folder)}/SourceArti/x")
-    assert verdict(world, intruder, "s3:PutObject", artifact) is Decision.EXPLICIT_DENY
-    opened = world.without_resource_statement(artifact, "Deny", "s3:PutObject")
-    assert allowed(opened, intruder, "s3:PutObject", artifact)
-
-
 def test_the_key_grants_only_for_aws_resources(s: Setup) -> None:
     """Issue 10 item 6: 'allows grants only for AWS resources'."""
     world, intruder = intruder_world(s)
