@@ -20,6 +20,15 @@ Why an approving function is acceptable here: its role may call PutApprovalResul
 change whose second approval came from the function, so even a wrong waiver cannot let a high-risk
 change through with one person.
 
+The commit's author: "A high-risk change needs two approvals from different identities, neither
+of them the commit's author where that is known" (issue 11). The author is what the sync read from
+git (``Name <email>``, the ``CommitAuthor`` pipeline variable); it is known when it carries an email.
+An approver is taken to be the author when the approval's session name (assumed role) or user name
+(IAM user) equals that email or its local part, compared without case: AWS IAM Identity Center
+names the session after the user's user name, which organizations usually set to the email or its
+local part. A git author is self-declared, so this stops the honest case (an engineer approving
+their own change), not a forger: the guardrails and the approvers' policy are what stop forgers.
+
 Identities: an approval's ``updatedBy`` is the caller's ARN. For an assumed role that is
 ``arn:aws:sts::<account>:assumed-role/<role>/<session>``: two sessions of one role count as two
 people only by their session names, which AWS IAM Identity Center sets to the user's name; with
@@ -30,6 +39,7 @@ Standard library only (the clients are passed in): this runs inside the Lambda f
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from typing import Any
 
@@ -37,6 +47,12 @@ REQUIRE_ON_RISK = "risk"  # two approvals for high-risk changes
 REQUIRE_ALWAYS = "always"  # two approvals for every change of the stack
 REQUIREMENTS = (REQUIRE_ON_RISK, REQUIRE_ALWAYS)
 WAIVER_PREFIX = "Not required: "
+# The default of the CommitAuthor variable and the sync's placeholder for an empty value
+# (generator/naming.py VARIABLE_DEFAULT, sync/pipelines.py EMPTY_VALUE): no author known.
+UNKNOWN_AUTHORS = ("", "unknown", "-")
+_EMAIL = re.compile(r"<([^<>@\s]+@[^<>\s]+)>\s*\Z|\A\s*([^<>@\s]+@[^<>\s]+)\s*\Z")
+_SESSION = re.compile(r"\Aarn:[^:]+:sts::\d{12}:assumed-role/[^/]+/(.+)\Z")
+_USER = re.compile(r"\Aarn:[^:]+:iam::\d{12}:user/(?:.*/)?([^/]+)\Z")
 
 
 class ApprovalError(Exception):
@@ -80,9 +96,29 @@ def is_function(identity: str, function_role: str) -> bool:
     return f":assumed-role/{function_role}/" in identity or identity.endswith(f":role/{function_role}")
 
 
+def author_email(author: str | None) -> str | None:
+    """The email of a ``Name <email>`` (or bare email) author, lower case; None when not known."""
+    if author is None or author.strip() in UNKNOWN_AUTHORS:
+        return None
+    found = _EMAIL.search(author)
+    return (found.group(1) or found.group(2)).lower() if found else None
+
+
+def is_author(identity: str, author: str | None) -> bool:
+    """Whether the approver ``identity`` (an ARN) is the commit's ``author`` (module docstring)."""
+    email = author_email(author)
+    found = _SESSION.match(identity) or _USER.match(identity)
+    if email is None or found is None:
+        return False
+    return found.group(1).lower() in (email, email.split("@", 1)[0])
+
+
 def check_approvals(approvals: dict[str, Approval], *, first: str, second: str, risk: str, requirement: str,
-                    function_role: str) -> str:
-    """Return what was checked, or raise ApprovalError saying why the rule is not met."""
+                    function_role: str, author: str | None = None) -> str:
+    """Return what was checked, or raise ApprovalError saying why the rule is not met.
+
+    ``author`` is the commit's author as the sync read it (``Name <email>``); an approval by the
+    author does not count where two are needed."""
     if not two_needed(risk, requirement):
         return f"risk {risk}: one approval is enough"
     why = "the stack requires two approvals" if requirement == REQUIRE_ALWAYS else f"risk {risk}"
@@ -95,6 +131,9 @@ def check_approvals(approvals: dict[str, Approval], *, first: str, second: str, 
             problems.append(f"{name} names no approver")
         elif is_function(approval.updated_by, function_role):
             problems.append(f"{name} was waived by changegate, not approved by a person")
+        elif is_author(approval.updated_by, author):
+            problems.append(f"{name} was approved by {approval.updated_by}, the commit's author ({author}): "
+                            "ask someone else to approve")
     if not problems and approvals[first].updated_by == approvals[second].updated_by:
         problems.append(f"both approvals come from the same identity {approvals[first].updated_by}")
     if problems:

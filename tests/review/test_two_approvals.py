@@ -63,6 +63,45 @@ def test_a_stack_may_require_two_approvals_always() -> None:
                         requirement="always", function_role=ROLE)
 
 
+# ---- neither approver is the commit's author, where the author is known ----
+
+ADA_USER = "arn:aws:iam::123456789012:user/engineers/ada"
+
+
+@pytest.mark.parametrize("author", ["Ada Lovelace <ada@example.com>", "ADA@Example.com",
+                                    "Ada <Ada@example.com>"])
+@pytest.mark.parametrize("approver", [ADA, ADA_USER])
+def test_the_commits_author_cannot_be_one_of_two_approvers(author: str, approver: str) -> None:
+    with pytest.raises(ApprovalError) as err:
+        check_approvals(both(approver, BOB), first="Approve", second="SecondApproval", risk="high",
+                        requirement="risk", function_role=ROLE, author=author)
+    assert f"Approve was approved by {approver}, the commit's author ({author})" in str(err.value)
+    assert "ask someone else to approve" in str(err.value)
+
+
+@pytest.mark.parametrize("author", [None, "", "unknown", "-", "Ada Lovelace", "Carol <carol@example.com>",
+                                    "Adam <adam@example.com>"])
+def test_two_people_pass_when_neither_is_the_known_author(author: str | None) -> None:
+    # no email (unknown author), or an author who is neither approver: "ada" is not "adam"
+    checked = check_approvals(both(ADA, BOB), first="Approve", second="SecondApproval", risk="high",
+                              requirement="risk", function_role=ROLE, author=author)
+    assert checked == f"risk high: approved by {ADA} and {BOB}"
+
+
+def test_one_approval_may_come_from_the_author_when_one_is_enough() -> None:
+    # the issue asks it of changes that need two approvals; a low-risk change needs one
+    assert "one approval is enough" in check_approvals(
+        both(ADA, FUNCTION), first="Approve", second="SecondApproval", risk="low", requirement="risk",
+        function_role=ROLE, author="Ada <ada@example.com>")
+
+
+def test_author_email_and_identity_names() -> None:
+    assert approvals.author_email("Ada Lovelace <Ada@Example.com>") == "ada@example.com"
+    assert approvals.author_email("Ada Lovelace") is None
+    assert approvals.is_author(ADA, "x <ada@example.com>")
+    assert not approvals.is_author("arn:aws:iam::123456789012:root", "root <root@example.com>")
+
+
 # ---- the check step reads the approvals of its own execution ----
 
 def _detail(action: str, status: str, by: str, when: dt.datetime, summary: str = "ok") -> dict:
