@@ -74,7 +74,7 @@ def tool_python(tools_dir: Path, tool: str) -> Path:
 
 
 def run_cfn_lint(template: Path) -> list[Finding]:
-    from generator.cfnlint_rules import rules_dir
+    from generator.bootstrap.cfnlint_rules import rules_dir
 
     # cfnlint has no __main__: run its console entry point with this interpreter, never a PATH lookup
     entry = "import sys; from cfnlint.runner import main; sys.exit(main())"

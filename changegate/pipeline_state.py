@@ -3,7 +3,7 @@
 CodePipeline's console shows one pipeline at a time; this reads all of them (every page of
 ListPipelines, filtered to the project) into plain rows a command renders.
 
-A stack pipeline has two stages (generator/pipeline.py, names in generator/naming.py): ``Source``,
+A stack pipeline has two stages (generator/bootstrap/pipeline.py, names in generator/naming.py): ``Source``,
 then ONE ``Change`` stage whose actions run in order (naming.CHANGE_RUN_ORDER): CreateChangeSet,
 Review, then Approve and SecondApproval side by side (with WaiveSecondApproval), CheckChangeSet,
 possibly WaitForWindow, ApplyStackPolicy, ExecuteChangeSet, VerifyStackPolicy. So "where an execution

@@ -5,8 +5,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.config import PipelinesConfig
-from generator.discovery import discover_stacks
+from generator.contract.config import PipelinesConfig
+from generator.contract.discovery import discover_stacks
 from generator.naming import pipeline_name, stack_name
 
 

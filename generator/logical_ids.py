@@ -41,11 +41,11 @@ EXECUTION_BOUNDARY = "ExecutionBoundaryPolicy"
 SYNC_LOG_GROUP = "SyncLogGroup"
 SYNC_PROJECT = "SyncProject"
 SYNC_PIPELINE = "SyncPipeline"
-# Termination protection of the managed stacks (generator/protection.py).
+# Termination protection of the managed stacks (generator/bootstrap/protection.py).
 PROTECTION_DOCUMENT = "TerminationProtectionDocument"
 PROTECTION_ROLE = "TerminationProtectionRole"
 PROTECTION_EVENTS_ROLE = "TerminationProtectionEventsRole"
-# The stack-policy function the stack pipelines invoke (generator/function.py).
+# The stack-policy function the stack pipelines invoke (generator/bootstrap/function.py).
 STACK_POLICY_FUNCTION = "StackPolicyFunction"
 STACK_POLICY_ROLE = "StackPolicyRole"
 STACK_POLICY_LOG_GROUP = "StackPolicyLogGroup"

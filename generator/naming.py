@@ -71,7 +71,7 @@ ARCHIVE_CONFIG = "config.json"  # the normalized TemplateConfiguration
 # The Source action of every stack pipeline: the sync pins its revision to the version it uploaded.
 SOURCE_ACTION_NAME = "Source"
 
-# ---- The shape of a stack pipeline (generator/pipeline.py builds it, changegate/ reads it) ----
+# ---- The shape of a stack pipeline (generator/bootstrap/pipeline.py builds it, changegate/ reads it) ----
 
 SOURCE_STAGE = "Source"
 # Plan, approval and execution of one change set happen in ONE stage, actions ordered by RunOrder.
@@ -86,7 +86,7 @@ PLAN_ACTION = "CreateChangeSet"
 APPROVE_ACTION = "Approve"
 EXECUTE_ACTION = "ExecuteChangeSet"
 # The two Lambda actions around ExecuteChangeSet that apply the owner's stack policy and prove it
-# applied (generator/function.py, review/stack_policy.py; aws-fidelity notes, F6).
+# applied (generator/bootstrap/function.py, review/stack_policy.py; aws-fidelity notes, F6).
 APPLY_POLICY_ACTION = "ApplyStackPolicy"
 VERIFY_POLICY_ACTION = "VerifyStackPolicy"
 # The Lambda action that reads and judges the change set before anyone is asked (review/steps.py),
@@ -214,7 +214,7 @@ def artifact_key_alias(project: str) -> str:
     return f"alias/{project}-changegate"
 
 
-# ---- The steps function the stack pipelines invoke (generator/function.py) ----
+# ---- The steps function the stack pipelines invoke (generator/bootstrap/function.py) ----
 
 # One function runs every Lambda step of the Change stage (review, stale guard, stack policy):
 # ``<project>-changegate-steps``, its role of the same name. (The names ``STACK_POLICY_PURPOSE``,
@@ -238,7 +238,7 @@ stack_policy_function_name = steps_function_name
 stack_policy_log_group_name = steps_log_group_name
 
 
-# ---- Termination protection of the managed stacks (generator/protection.py) ----
+# ---- Termination protection of the managed stacks (generator/bootstrap/protection.py) ----
 
 # SSM reserves these document name prefixes for AWS (CreateDocument rejects them).
 SSM_RESERVED_DOCUMENT_PREFIXES = ("aws", "amazon", "amzn")

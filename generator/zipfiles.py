@@ -1,7 +1,7 @@
 """Deterministic zip archives: the same entries always give the same bytes.
 
 Used for the stack archives the sync uploads (decisions 1 and 2) and for the code of the Lambda
-function the stack pipelines invoke (generator/functions.py). Entries are written in sorted order
+function the stack pipelines invoke (generator/bootstrap/functions.py). Entries are written in sorted order
 with a fixed timestamp (1980-01-01, the earliest a zip can hold), fixed permissions (0644), no
 extra fields and a fixed deflate level.
 

@@ -13,8 +13,8 @@ from collections.abc import Mapping
 from pathlib import Path
 from typing import Any
 
-from generator.discovery import STACKS_DIR
-from generator.stacks import LoadedStack
+from generator.contract.discovery import STACKS_DIR
+from generator.contract.stacks import LoadedStack
 from preview.compare import Comparer, Outcome
 from preview.gitrepo import GitRepository
 from preview.model import Preview, ResourceChange, StackPreview

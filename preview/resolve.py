@@ -16,7 +16,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from generator.stack_config import as_parameter_string
+from generator.contract.stack_config import as_parameter_string
 
 PSEUDO = ("AWS::AccountId", "AWS::Region", "AWS::Partition", "AWS::URLSuffix",
           "AWS::NotificationARNs", "AWS::StackId")

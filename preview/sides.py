@@ -13,12 +13,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from generator.config import CONFIG_RELPATH, PipelinesConfig, load_config
-from generator.discovery import STACKS_DIR, discover_stacks
-from generator.documents import read_document
+from generator.contract.config import CONFIG_RELPATH, PipelinesConfig, load_config
+from generator.contract.discovery import STACKS_DIR, discover_stacks
+from generator.contract.documents import read_document
+from generator.contract.problems import Problem
+from generator.contract.stacks import LoadedStack, load_stack
 from generator.errors import ConfigError
-from generator.problems import Problem
-from generator.stacks import LoadedStack, load_stack
 from preview.gitrepo import GitRepository
 
 PIPELINES_DIR = "pipelines"

@@ -1,7 +1,7 @@
 """Packaging: local nested templates, snippets and code, uploaded once and pinned by version.
 
 ``changegate validate`` accepts a relative path inside the stack's folder wherever a template names
-deployable content (``generator/content_sources.py``: ``SOURCES`` and ``AWS::Include``). This
+deployable content (``generator/contract/content_sources.py``: ``SOURCES`` and ``AWS::Include``). This
 module does what ``aws cloudformation package`` does for those paths, but reproducibly and pinned:
 
 * each referenced file is uploaded once, under a content-addressed key the sync role may write
@@ -54,13 +54,13 @@ from urllib.parse import quote, unquote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import naming
-from generator.content_sources import SOURCES, Source, content_problems
-from generator.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, read_document
-from generator.errors import SyncError
-from generator.resolve import Resolver, path_text
-from generator.stacks import LoadedStack
-from generator.transforms import INCLUDE
 from generator.zipfiles import Archive, build_archive, content_hash
+from generator.contract.content_sources import SOURCES, Source, content_problems
+from generator.contract.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, read_document
+from generator.contract.resolve import Resolver, path_text
+from generator.contract.stacks import LoadedStack
+from generator.contract.transforms import INCLUDE
+from generator.errors import SyncError
 from sync.archive import archive_entries
 from sync.state import (
     ABSENT_CODES,

@@ -58,9 +58,9 @@ from typing import Any
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import naming
+from generator.contract.lint import lint_stacks
+from generator.contract.validate import ValidationReport, validate_repository
 from generator.errors import SyncError, UsageError
-from generator.lint import lint_stacks
-from generator.validate import ValidationReport, validate_repository
 from sync import worktree
 from sync.archive import Archive
 from sync.branch import check_on_branch

@@ -29,7 +29,7 @@ from __future__ import annotations
 from collections.abc import Collection, Iterable
 from pathlib import Path
 
-from generator.validate import ValidationReport
+from generator.contract.validate import ValidationReport
 from sync.git import Git
 
 CHECKED_DIRS = ("stacks", "pipelines")

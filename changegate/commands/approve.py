@@ -14,7 +14,7 @@ from changegate.options import format_option, root_option
 from changegate.origin import sync_identity
 from changegate.render import approval_text
 from changegate.targets import resolve
-from generator.config import load_config
+from generator.contract.config import load_config
 
 # CodePipeline's ApprovalSummary is at most 512 characters.
 MAX_SUMMARY = 512

@@ -14,7 +14,7 @@ from changegate.options import format_option, root_option
 from changegate.origin import sync_identity
 from changegate.render import provenance_text, when
 from changegate.targets import resolve
-from generator.config import load_config
+from generator.contract.config import load_config
 
 
 def parse_since(value: str | None) -> datetime | None:

@@ -7,9 +7,9 @@ from pathlib import Path
 import click
 
 from changegate.options import root_option
+from generator.bootstrap.render import TEMPLATE_RELPATH
+from generator.bootstrap.render import generate as render
 from generator.errors import GenerateError
-from generator.render import TEMPLATE_RELPATH
-from generator.render import generate as render
 
 
 @click.command()

@@ -12,9 +12,7 @@ from pathlib import Path
 import click
 
 from changegate.options import root_option
-from generator.config import load_config
-from generator.errors import UsageError
-from generator.guardrails import (
+from generator.bootstrap.guardrails import (
     MAX_SCP_CHARS,
     PARTITIONS,
     adopted_stack_names,
@@ -23,6 +21,8 @@ from generator.guardrails import (
     guardrail_policy_name,
     service_control_policy,
 )
+from generator.contract.config import load_config
+from generator.errors import UsageError
 
 EXPLANATION = """\
 changegate guardrail for project {project}: a service control policy (SCP) for AWS Organizations.

@@ -18,7 +18,7 @@ from changegate.options import format_option, root_option
 from changegate.pipeline_state import SKIPPED, SKIPPED_NOTE, PipelineStatus, StatusReport, read_status
 from changegate.render import age, table, when
 from changegate.targets import resolve, stack_folders, stack_names
-from generator.config import load_config
+from generator.contract.config import load_config
 from generator.errors import AwsError
 
 log = logging.getLogger(__name__)

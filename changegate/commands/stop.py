@@ -11,7 +11,7 @@ from changegate.aws import aws_from_context, aws_options
 from changegate.executions import current_execution, stop_execution
 from changegate.options import format_option, root_option
 from changegate.targets import resolve
-from generator.config import load_config
+from generator.contract.config import load_config
 
 # StopPipelineExecution's reason is at most 200 characters.
 MAX_REASON = 200

@@ -9,8 +9,8 @@ import click
 
 from changegate.options import format_option, root_option
 from changegate.progress import Progress
+from generator.contract.validate import ValidationReport, validate_repository
 from generator.errors import ConfigError
-from generator.validate import ValidationReport, validate_repository
 
 
 @click.command()

@@ -156,9 +156,9 @@ def test_the_generated_template_matches_what_origin_reads():
     action is the S3 action whose S3Bucket/S3ObjectKey origin reads (the example repository)."""
     from pathlib import Path
 
+    from generator.bootstrap.template import build_template
+    from generator.contract.validate import validate_repository
     from generator.naming import CHANGE_STAGE, SOURCE_ACTION_NAME, SOURCE_STAGE
-    from generator.template import build_template
-    from generator.validate import validate_repository
 
     report = validate_repository(Path(__file__).resolve().parents[2], lint=False)
     resources = build_template(report.config, report.stacks).to_dict()["Resources"]

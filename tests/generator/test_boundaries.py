@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 
-from generator.boundaries import boundary_problems
+from generator.contract.boundaries import boundary_problems
 
 BOUNDARY = {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/demo-changegate-boundary"}
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.capabilities import (
+from generator.contract.capabilities import (
     AUTO_EXPAND,
     IAM,
     NAMED_IAM,

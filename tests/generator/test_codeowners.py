@@ -13,7 +13,8 @@ PROTECTED = [
     "pipelines/config.yaml", "pipelines/policies/database.json", "pipelines/lint-rules/rule.py",
     "buildspecs/sync.yml", ".cfnlintrc", ".cfnlintrc.yaml", ".cfnlintrc.yml",
     ".github/CODEOWNERS", ".github/workflows/ci.yml", ".ci/run",
-    "generator/config.py", "sync/run.py", "changegate/cli.py", "review/steps.py", "preview/engine.py",
+    "generator/contract/config.py", "sync/run.py", "changegate/cli.py", "review/steps.py",
+    "preview/engine.py",
     "setup.cfg", "pyproject.toml",
 ]
 

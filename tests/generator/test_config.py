@@ -8,7 +8,7 @@ from pathlib import Path
 import jsonschema
 import pytest
 
-from generator.config import (
+from generator.contract.config import (
     DEFAULT_APPROVAL_TIMEOUT_MINUTES,
     DEFAULT_EXECUTION_POLICY_ARNS,
     DeploymentWindow,
@@ -471,7 +471,7 @@ def test_every_window_validate_accepts_the_step_reads_at_any_moment(cron):
     """What validate lets through, the WaitForWindow step (review/steps.py) reads without failing."""
     import datetime as dt
 
-    from generator.config import window_problems
+    from generator.contract.config import window_problems
     from review.steps import window_step
 
     window = DeploymentWindow(" ".join(cron.split()), "Europe/Dublin")

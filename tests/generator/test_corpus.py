@@ -22,8 +22,8 @@ import pytest
 import yaml
 
 from changegate.cli import main
+from generator.contract.validate import validate_repository
 from generator.errors import ConfigError
-from generator.validate import validate_repository
 
 CORPUS = Path(__file__).parent / "corpus"
 CASES = sorted(p.name for p in CORPUS.iterdir() if (p / "case.yaml").is_file())

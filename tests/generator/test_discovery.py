@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from pathlib import Path
 
-from generator.discovery import discover_stacks
+from generator.contract.discovery import discover_stacks
 
 TEMPLATE = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
 

@@ -7,7 +7,7 @@ from pathlib import Path
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
-from generator.documents import key_line, line_of, read_document
+from generator.contract.documents import key_line, line_of, read_document
 
 YAML_TEMPLATE = """\
 Parameters:

@@ -11,7 +11,7 @@ from pathlib import Path
 
 import pytest
 
-from generator.documents import read_document
+from generator.contract.documents import read_document
 
 ROOT = Path(__file__).resolve().parents[2]
 EXAMPLE_FILES = [*sorted((ROOT / "stacks").glob("*/*.*")), ROOT / "pipelines" / "config.yaml"]

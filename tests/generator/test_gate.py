@@ -7,10 +7,10 @@ from pathlib import Path
 
 import pytest
 
-from generator.content_sources import _allowed, _parse_url, content_problems
-from generator.custom_resources import custom_resource_problems
-from generator.resolve import Resolver, arn_parts
-from generator.transforms import transform_problems
+from generator.contract.content_sources import _allowed, _parse_url, content_problems
+from generator.contract.custom_resources import custom_resource_problems
+from generator.contract.resolve import Resolver, arn_parts
+from generator.contract.transforms import transform_problems
 
 VERSION = "3HL4kqtJlcpXroDTDmJ.rmSpXd3dIbrHY"
 
@@ -145,8 +145,8 @@ def test_include_is_never_judged_as_a_macro_and_a_nested_transform_is_found():
 
 
 def test_names_are_matched_regardless_of_case_and_existing_topics_are_protected():
-    from generator.config import Notifications, PipelinesConfig, Repository
-    from generator.protected_names import protected_name_problems, protected_patterns
+    from generator.contract.config import Notifications, PipelinesConfig, Repository
+    from generator.contract.protected_names import protected_name_problems, protected_patterns
 
     topic = "arn:aws:sns:eu-west-1:111122223333:existing-approvals"
     config = PipelinesConfig(path=Path("pipelines/config.yaml"), project="demo",
@@ -183,7 +183,7 @@ def test_local_paths_files_and_folders(tmp_path):
 
 
 def test_a_role_trusting_a_role_of_the_same_template_is_not_reported():
-    from generator.protected_names import _trust_problems
+    from generator.contract.protected_names import _trust_problems
 
     template = {"Resources": {
         "Caller": {"Type": "AWS::IAM::Role", "Properties": {}},

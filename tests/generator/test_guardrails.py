@@ -18,11 +18,12 @@ from pathlib import Path
 import pytest
 from troposphere import GetAtt, Ref
 
-from generator import guardrails, logical_ids
-from generator.config import load_config
+from generator import logical_ids
+from generator.bootstrap import guardrails
+from generator.bootstrap.template import build_template, enabled_stacks
+from generator.contract.config import load_config
+from generator.contract.validate import validate_repository
 from generator.errors import GenerateError
-from generator.template import build_template, enabled_stacks
-from generator.validate import validate_repository
 
 REPO = Path(__file__).resolve().parents[2]
 BREAK_GLASS = "arn:aws:iam::111122223333:role/BreakGlass"
@@ -86,7 +87,7 @@ def scp(config) -> dict:
 def bootstrap() -> dict:
     """The example bootstrap template, its guardrail rebuilt with a break-glass role to test that too.
 
-    The template carries the guardrail without one (generator/template.py): the managed policy binds
+    The template carries the guardrail without one (generator/bootstrap/template.py): the managed policy binds
     only the principals it is attached to, and the break-glass role is the one it is not attached to.
     """
     report = validate_repository(REPO, lint=False)
@@ -321,7 +322,7 @@ def test_the_managed_policy_is_valid_cloudformation(bootstrap):
 def test_group_approvers_and_an_existing_topic_leave_notes_instead_of_denies(config):
     from dataclasses import replace
 
-    from generator.config import Notifications
+    from generator.contract.config import Notifications
 
     grouped = replace(config, approvers=("arn:aws:iam::111122223333:group/Approvers",),
                       notifications=Notifications(topic_arn="arn:aws:sns:eu-west-1:111122223333:theirs"))

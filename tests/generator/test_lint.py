@@ -9,8 +9,8 @@ from pathlib import Path
 
 import pytest
 
-from generator.lint import lint_stacks
-from generator.validate import validate_repository
+from generator.contract.lint import lint_stacks
+from generator.contract.validate import validate_repository
 
 # E3002: an unknown property (error); W2001: an unused parameter (warning)
 BAD_PROPERTY = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n    Properties:\n      Bogus: 1\n"
@@ -123,11 +123,11 @@ def test_without_locks_linting_falls_back_to_one_process(lint_repo, monkeypatch,
     serial = lint_findings(lint_repo, jobs=1)
     no_shared_memory(monkeypatch)
     progress: list[str] = []
-    with caplog.at_level("WARNING", logger="generator.lint"):
+    with caplog.at_level("WARNING", logger="generator.contract.lint"):
         fallback = lint_findings(lint_repo, jobs=3, progress=progress.append)
     assert fallback == serial and len(serial) == 2  # every stack linted, E3002 and W2001 found
     assert sorted(progress) == ["app", "app", "broken", "broken", "noisy", "noisy"]
-    (record,) = [r for r in caplog.records if r.name == "generator.lint"]
+    (record,) = [r for r in caplog.records if r.name == "generator.contract.lint"]
     assert record.levelname == "WARNING"
     assert record.getMessage() == ("linting in one process: cannot create a pool of 3 lint processes "
                                    "(OSError: [Errno 38] Function not implemented)")
@@ -136,7 +136,7 @@ def test_without_locks_linting_falls_back_to_one_process(lint_repo, monkeypatch,
 def test_when_lint_processes_die_the_rest_is_linted_here(lint_repo, monkeypatch, caplog):
     import os
 
-    import generator.lint as lint
+    import generator.contract.lint as lint
 
     serial = lint_findings(lint_repo, jobs=1)
     real, parent = lint.lint_batch, os.getpid()
@@ -149,16 +149,16 @@ def test_when_lint_processes_die_the_rest_is_linted_here(lint_repo, monkeypatch,
     # the pool pickles the function by name: the forked workers find this one under that name
     dies_in_a_worker.__module__, dies_in_a_worker.__qualname__ = real.__module__, real.__qualname__
     monkeypatch.setattr(lint, "lint_batch", dies_in_a_worker)
-    with caplog.at_level("WARNING", logger="generator.lint"):
+    with caplog.at_level("WARNING", logger="generator.contract.lint"):
         assert lint_findings(lint_repo, jobs=2) == serial
-    (message,) = [r.getMessage() for r in caplog.records if r.name == "generator.lint"]
+    (message,) = [r.getMessage() for r in caplog.records if r.name == "generator.contract.lint"]
     assert message.startswith("linting in one process: a lint process died (BrokenProcessPool")
 
 
 def test_a_working_pool_logs_nothing(lint_repo, caplog):
-    with caplog.at_level("DEBUG", logger="generator.lint"):
+    with caplog.at_level("DEBUG", logger="generator.contract.lint"):
         assert len(lint_findings(lint_repo, jobs=2)) == 2
-    assert [r for r in caplog.records if r.name == "generator.lint"] == []
+    assert [r for r in caplog.records if r.name == "generator.contract.lint"] == []
 
 
 # ---- rule ids in the output (issue 9, item 13) ----

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from generator.literals import literal_problems
+from generator.contract.literals import literal_problems
 
 
 def checks(text: str, suffix: str = ".yaml") -> list[tuple[str, str, int | None]]:

@@ -27,7 +27,7 @@ def test_no_generator_module_imports_boto3() -> None:
 def test_rendering_the_template_loads_no_boto3() -> None:
     code = (
         "import sys\nfrom pathlib import Path\n"
-        "from generator.template import render_template\n"
+        "from generator.bootstrap.template import render_template\n"
         f"render_template(Path({str(REPO)!r}))\n"
         f"print(sorted(m for m in sys.modules if m.split('.')[0] in {FORBIDDEN!r}))\n"
     )

@@ -6,8 +6,8 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.parameters import check_parameters
-from generator.stack_config import TemplateConfiguration, as_parameter_string
+from generator.contract.parameters import check_parameters
+from generator.contract.stack_config import TemplateConfiguration, as_parameter_string
 
 
 def check(spec: dict, value=None, *, name: str = "P", declared: dict | None = None):

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from generator.problems import TEXT_MESSAGE_LIMIT, error, shorten
+from generator.contract.problems import TEXT_MESSAGE_LIMIT, error, shorten
 
 VERDICT = "} is not of type 'string' [cfn-lint E3012]"
 

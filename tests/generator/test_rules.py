@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator import naming
-from generator.cfnlint_rules import lint, rules_dir
+from generator.bootstrap.cfnlint_rules import lint, rules_dir
 
 REPO = Path(__file__).resolve().parents[2]
 GOOD = json.loads((REPO / "pipelines" / "pipelines.json").read_text("utf-8"))

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 from generator import naming
-from generator.template import render_template
+from generator.bootstrap.template import render_template
 from review.steps import window_step
 
 REPO = Path(__file__).resolve().parents[2]

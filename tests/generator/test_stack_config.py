@@ -5,7 +5,7 @@ from __future__ import annotations
 from hypothesis import given
 from hypothesis import strategies as st
 
-from generator.stack_config import as_parameter_string, normalize_configuration
+from generator.contract.stack_config import as_parameter_string, normalize_configuration
 
 
 def normalize(data):

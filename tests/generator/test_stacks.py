@@ -6,9 +6,9 @@ from pathlib import Path
 
 import pytest
 
-from generator.config import load_config
-from generator.discovery import discover_stacks
-from generator.stacks import MAX_RESOURCES, load_stack
+from generator.contract.config import load_config
+from generator.contract.discovery import discover_stacks
+from generator.contract.stacks import MAX_RESOURCES, load_stack
 
 TEMPLATE = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
 

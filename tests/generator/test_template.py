@@ -13,10 +13,10 @@ import pytest
 from troposphere import Template
 
 from generator import naming
-from generator.cfnlint_rules import lint
+from generator.bootstrap.cfnlint_rules import lint
+from generator.bootstrap.template import MAX_RESOURCES, build_template, render_template, template_json
+from generator.contract.validate import validate_repository
 from generator.errors import GenerateError, StackError
-from generator.template import MAX_RESOURCES, build_template, render_template, template_json
-from generator.validate import validate_repository
 
 REPO = Path(__file__).resolve().parents[2]
 GOLDEN = Path(__file__).parent / "golden" / "pipelines.json"
@@ -216,7 +216,7 @@ def test_source_bucket_policy_denies_writes_by_anyone_but_the_sync(doc: dict) ->
     assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(deny["Action"])
     assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["SyncRole", "Arn"]}}}
     tls = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
-    # the string form Control Tower's CT.S3.PR.8 recognises (generator/buckets.py)
+    # the string form Control Tower's CT.S3.PR.8 recognises (generator/bootstrap/buckets.py)
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
     bucket = doc["Resources"]["SourceBucket"]["Properties"]
     assert bucket["VersioningConfiguration"] == {"Status": "Enabled"}
@@ -337,8 +337,8 @@ def test_build_template_returns_a_troposphere_template() -> None:
 
 
 def test_metadata_carries_the_accepted_scanner_findings_with_their_reasons(doc: dict) -> None:
-    from generator.config import load_config
-    from generator.scanner_suppressions import scanner_suppressions
+    from generator.bootstrap.scanner_suppressions import scanner_suppressions
+    from generator.contract.config import load_config
 
     accepted = doc["Metadata"]["Changegate"]["ScannerSuppressions"]
     assert accepted == scanner_suppressions(load_config(REPO))

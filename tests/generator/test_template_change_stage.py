@@ -28,8 +28,9 @@ from pathlib import Path
 
 import pytest
 
-from generator import naming, pipeline
-from generator.template import render_template
+from generator import naming
+from generator.bootstrap import pipeline
+from generator.bootstrap.template import render_template
 
 REPO = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -325,8 +326,8 @@ def test_a_stack_with_a_window_waits_for_it_between_the_approvals_and_the_check(
     """A stack whose settings carry a ``deployment_window`` (pipelines/config.yaml) gets the wait."""
     import dataclasses
 
-    from generator.config import DeploymentWindow
-    from generator.validate import validate_repository
+    from generator.contract.config import DeploymentWindow
+    from generator.contract.validate import validate_repository
 
     report = validate_repository(REPO, lint=False)
     stack = report.stacks["network"]
@@ -353,7 +354,7 @@ def test_every_lambda_actions_parameters_fit_1000_characters_once_resolved() -> 
     project, stack and pipeline names and the review's outputs at their longest."""
     import dataclasses
 
-    from generator.validate import validate_repository
+    from generator.contract.validate import validate_repository
 
     project = "p" * 20
     stack = validate_repository(REPO, lint=False).stacks["network"]

@@ -11,8 +11,8 @@ from pathlib import Path
 import pytest
 
 from generator import naming
-from generator.functions import function_archive, function_code_key
-from generator.template import render_template
+from generator.bootstrap.functions import function_archive, function_code_key
+from generator.bootstrap.template import render_template
 
 REPO = Path(__file__).resolve().parents[2]
 MANAGED_STACKS = ["arn:${AWS::Partition}:cloudformation:${AWS::Region}:${AWS::AccountId}:stack/acme-*/*"]

@@ -13,9 +13,9 @@ from pathlib import Path
 
 import pytest
 
+from generator.bootstrap.template import MAX_TEMPLATE_BYTES, build_template, deployable_json, template_json
+from generator.contract.validate import validate_repository
 from generator.errors import GenerateError
-from generator.template import MAX_TEMPLATE_BYTES, build_template, deployable_json, template_json
-from generator.validate import validate_repository
 
 REPO = Path(__file__).resolve().parents[2]
 

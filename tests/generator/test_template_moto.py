@@ -16,9 +16,9 @@ import boto3
 import pytest
 from moto import mock_aws
 
-from generator.functions import function_archive, function_code_key
+from generator.bootstrap.functions import function_archive, function_code_key
+from generator.bootstrap.template import render_template
 from generator.naming import staging_bucket_name
-from generator.template import render_template
 
 REPO = Path(__file__).resolve().parents[2]
 REGION = "eu-west-1"

@@ -1,4 +1,5 @@
-"""Termination protection of the managed stacks (generator/protection.py) and the sync role's deletes.
+"""Termination protection of the managed stacks (generator/bootstrap/protection.py) and the sync
+role's deletes.
 
 The EventBridge rule is checked by resolving its ``Fn::Sub`` prefixes for one account and region
 and matching sample stack status events with the two operators it uses (exact values, prefix).
@@ -17,10 +18,11 @@ from pathlib import Path
 
 import pytest
 
-from generator import naming, protection
-from generator.cfnlint_rules import lint
+from generator import naming
+from generator.bootstrap import protection
+from generator.bootstrap.cfnlint_rules import lint
+from generator.bootstrap.template import render_template
 from generator.errors import GenerateError
-from generator.template import render_template
 
 REPO = Path(__file__).resolve().parents[2]
 PARTITION, REGION, ACCOUNT = "aws", "eu-west-1", "111122223333"

@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
+from generator.contract.validate import validate_repository
 from generator.errors import ConfigError, UsageError
-from generator.validate import validate_repository
 
 TEMPLATE = "Resources:\n  Topic:\n    Type: AWS::SNS::Topic\n"
 

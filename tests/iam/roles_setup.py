@@ -19,7 +19,7 @@ from policy_eval import ACCOUNT, REGION, Decision, Principal, Verdict, role
 from world import AWS_MANAGED_POLICIES, World
 
 from generator import naming
-from generator.template import render_template
+from generator.bootstrap.template import render_template
 
 REPO = Path(__file__).resolve().parents[2]
 EXECUTION_ID = str(uuid.UUID(int=0x1234))
@@ -36,7 +36,7 @@ JOB_SERVICES = {
     "protection": "ssm.amazonaws.com",
     "protection-events": "events.amazonaws.com",
 }
-# Services that document sending aws:SourceAccount when they assume a role (generator/iam.py
+# Services that document sending aws:SourceAccount when they assume a role (generator/bootstrap/iam.py
 # SOURCE_ACCOUNT_SERVICES carries the sources): their roles must refuse another account.
 SOURCE_ACCOUNT_SERVICES = {"codebuild.amazonaws.com", "events.amazonaws.com", "ssm.amazonaws.com"}
 

@@ -14,9 +14,9 @@ from policy_eval import Decision, Request, evaluate, service
 from roles_setup import Setup, allowed, intruder_world, verdict
 
 from generator import naming
-from generator.config import load_config
-from generator.scanner_suppressions import scanner_suppressions
-from generator.template import render_template
+from generator.bootstrap.scanner_suppressions import scanner_suppressions
+from generator.bootstrap.template import render_template
+from generator.contract.config import load_config
 
 KEY_HEADER = "s3:x-amz-server-side-encryption-aws-kms-key-id"
 SSE_HEADER = "s3:x-amz-server-side-encryption"

@@ -12,8 +12,8 @@ from cglive.ledger import Ledger, cleanup
 from cglive.report import PASS
 
 from generator import naming
-from generator.template import render_template
-from generator.validate import validate_repository
+from generator.bootstrap.template import render_template
+from generator.contract.validate import validate_repository
 
 # moto's CloudFormation has no AWS::CodeConnections::Connection: an existing connection instead of
 # "create" (the live run creates one; the template differs only by that resource and its references).

@@ -76,7 +76,7 @@ def app_template(imports: tuple[str, ...] = ("acme-data-BucketName",)) -> dict:
                    "Resource": {"Fn::ImportValue": name}} for name in imports]
     return {"AWSTemplateFormatVersion": "2010-09-09", "Resources": {"Role": {
         "Type": "AWS::IAM::Role", "Properties": {
-            # changegate's boundary (generator/boundaries.py): validate refuses a role without it
+            # changegate's boundary (generator/contract/boundaries.py): validate refuses a role without it
             "PermissionsBoundary": {"Fn::Sub": "arn:${AWS::Partition}:iam::${AWS::AccountId}:policy/"
                                                "acme-changegate-boundary"},
             "AssumeRolePolicyDocument": {"Version": "2012-10-17", "Statement": [

@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-import generator.stacks
+import generator.contract.stacks
 import preview.sides
 from changegate.cli import main
 from generator.errors import UsageError
@@ -197,7 +197,7 @@ def test_only_changed_stacks_are_loaded(repo, monkeypatch):
     template["Resources"]["Queue"]["Properties"]["VisibilityTimeout"] = 5
     head = commit(root, {"stacks/s07/template.json": template})
     loaded = []
-    real = generator.stacks.load_stack
+    real = generator.contract.stacks.load_stack
 
     def counting(source, *args, **kwargs):
         loaded.append(source.name)
@@ -276,7 +276,7 @@ def test_an_importer_naming_the_export_through_its_config_is_found(repo, monkeyp
                          **files})
     head = commit(root, {"stacks/data/template.json": data_template(Outputs={})})
     loaded = []
-    real = generator.stacks.load_stack
+    real = generator.contract.stacks.load_stack
     monkeypatch.setattr(preview.sides, "load_stack",
                         lambda source, *a, **k: loaded.append(source.name) or real(source, *a, **k))
     result = run_preview(root, base, head)

@@ -26,7 +26,7 @@ from changesets import change, detail, empty_response, response
 from test_steps import archive
 
 from generator import naming
-from generator.template import render_template
+from generator.bootstrap.template import render_template
 from review import steps
 
 REPO = Path(__file__).resolve().parents[2]

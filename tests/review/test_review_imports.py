@@ -7,8 +7,9 @@ import ast
 import sys
 from pathlib import Path
 
-from generator import naming, pipeline
-from generator.functions import function_entries
+from generator import naming
+from generator.bootstrap import pipeline
+from generator.bootstrap.functions import function_entries
 from review import stack_policy
 
 REPO = Path(__file__).resolve().parents[2]

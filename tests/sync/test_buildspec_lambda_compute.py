@@ -35,7 +35,7 @@ def lambda_compute(monkeypatch, caplog):
     monkeypatch.setattr(_multiprocessing, "SemLock", SemLock)
     with pytest.raises(OSError, match="Function not implemented"):  # as on Lambda
         multiprocessing.get_context("fork").Lock()
-    caplog.set_level("WARNING", logger="generator.lint")
+    caplog.set_level("WARNING", logger="generator.contract.lint")
     return caplog
 
 
@@ -46,7 +46,7 @@ def sync(repo: Repo, aws: Aws):
 
 
 def fallback_messages(caplog) -> list[str]:
-    return [r.getMessage() for r in caplog.records if r.name == "generator.lint"]
+    return [r.getMessage() for r in caplog.records if r.name == "generator.contract.lint"]
 
 
 def test_a_sync_of_several_changed_stacks_lints_them_all_in_one_process(repo, aws, lambda_compute):

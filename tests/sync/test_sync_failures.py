@@ -26,7 +26,7 @@ def baseline(repo, aws):
 
 
 def assert_converged(repo, aws):
-    from generator.validate import validate_repository
+    from generator.contract.validate import validate_repository
 
     local = {n: stack_archive(s) for n, s in validate_repository(repo.root, lint=False).stacks.items()}
     assert aws.current_keys() == {f"stacks/{n}.zip" for n in local}

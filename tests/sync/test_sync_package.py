@@ -17,8 +17,8 @@ from cfnlint.api import ManualArgs, lint
 from sync_fixtures import BUCKET, C1, C2, TEMPLATE, commit_all, fail_on, git
 
 from generator import naming
+from generator.contract.validate import validate_repository
 from generator.errors import SyncError, UsageError
-from generator.validate import validate_repository
 from sync.package import PackagedStack, local_archive
 
 REGION = "us-east-1"

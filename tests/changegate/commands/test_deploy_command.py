@@ -84,12 +84,12 @@ def unexecuted(cfn) -> list[str]:
 
 
 def test_the_function_code_is_staged_once(repo, run, moto_aws, make_template, tmp_path):
-    """The template's function reads its code from the staging bucket, as generator/function.py's
+    """The template's function reads its code from the staging bucket, as generator/bootstrap/function.py's
     does: moto's CloudFormation creates the function only if the zip is there when it executes."""
     import base64
     import hashlib
 
-    from generator.functions import function_archive, function_code_key
+    from generator.bootstrap.functions import function_archive, function_code_key
 
     archive = function_archive()
     key = function_code_key(archive)

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 
 from changegate.cli import main
-from generator import guardrails
-from generator.config import load_config
+from generator.bootstrap import guardrails
+from generator.contract.config import load_config
 
 BREAK_GLASS = "arn:aws:iam::111122223333:role/BreakGlass"
 

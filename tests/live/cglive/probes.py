@@ -15,7 +15,7 @@ from urllib.parse import unquote, urlsplit
 
 from cglive.report import ERROR, MANUAL, Result, judged
 from generator import naming
-from generator import pipeline as generated_pipeline
+from generator.bootstrap import pipeline as generated_pipeline
 
 # The approval text limit the code designs for (naming.PIPELINE_VARIABLE_MAX_LENGTHS keeps it).
 MAX_CUSTOM_DATA = getattr(naming, "MAX_CUSTOM_DATA", None) or generated_pipeline.MAX_CUSTOM_DATA
