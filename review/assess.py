@@ -10,8 +10,13 @@ Risk tiers (issue 11):
   stack-level settings only);
 - ``high``: a stateful resource (STATEFUL_TYPES) is removed or replaced (also ``Conditional``), a
   data-loss policy action, permission broadening, a change to a resource the stack policy protects,
-  permission-bearing properties whose values the change set does not show, or drift overwritten;
+  permission-bearing properties whose values the change set does not show, or drift overwritten
+  (a Modify or Remove of a resource the change set or the drift detection before the review,
+  review/drift.py, reports MODIFIED or DELETED);
 - ``medium``: everything else.
+
+Drift the detection could not establish (not checked, not permitted, not finished in time) is a
+``drift-unknown`` finding: shown in the summary and the full review, not high risk by itself.
 
 Standard library only: this runs inside the Lambda function.
 """
@@ -26,6 +31,7 @@ from dataclasses import asdict, dataclass, field
 from typing import Any
 
 from review.changeset import ChangeSetView, ResourceChangeView
+from review.drift import DriftResult
 
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 TIERS = (LOW, MEDIUM, HIGH)
@@ -91,7 +97,9 @@ _STACK_ACCOUNT = re.compile(r"\Aarn:[^:]+:cloudformation:[^:]+:(\d{12}):")
 
 @dataclass(frozen=True)
 class Finding:
-    kind: str  # replacement, data-loss, stateful, broadening, protected, unreadable-permissions, drift
+    # replacement, data-loss, stateful, broadening, protected, unreadable-permissions, drift,
+    # drift-unknown
+    kind: str
     stack: str
     logical_id: str
     resource_type: str
@@ -112,6 +120,7 @@ class Review:
     nested_change_sets: int = 0
     hook_invocations: int = 0
     changes: tuple[dict, ...] = field(default=())  # one line per resource change, for the full view
+    drift_note: str = ""  # what the drift detection before the review did, or why it did not run
 
     def of_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -348,11 +357,13 @@ def _stack_account(view: ChangeSetView) -> str:
     return match.group(1) if match else ""
 
 
-def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | None = None) -> Review:
+def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | None = None,
+           drift: DriftResult | None = None) -> Review:
     """The review of ``view``; ``policy`` is the owner's stack policy (None: none configured).
 
     ``account`` is the stack's account (read from the stack id when not given): principals of
-    other accounts are trust in other accounts.
+    other accounts are trust in other accounts. ``drift`` is what the drift detection before the
+    review found for the resources the change touches (review/drift.py; None: not detected).
     """
     account = account or _stack_account(view)
     changes = view.all_changes()
@@ -388,8 +399,15 @@ def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | No
                 add("protected", change, reason)
         drifted = change.drift_status in ("MODIFIED", "DELETED") or any(
             d.drift in ("MODIFIED", "DELETED") for d in change.details)
-        if drifted and change.action in ("Modify", "Remove", "SyncWithActual"):
-            add("drift", change, f"drifted ({change.drift_status or 'properties'}): the change overwrites it")
+        detected = _detected(drift, change, view)
+        if change.action in ("Modify", "Remove", "SyncWithActual"):
+            if drifted:
+                status = change.drift_status or "properties"
+                add("drift", change, f"drifted ({status}): the change overwrites it")
+            elif detected is not None and detected.drifted:
+                add("drift", change, f"drifted ({detected.status}): the change overwrites it")
+            elif detected is not None and detected.unknown:
+                add("drift-unknown", change, detected.reason or detected.status)
 
     high_kinds = ("data-loss", "stateful", "broadening", "protected", "unreadable-permissions", "drift")
     reasons = tuple(sorted({f.kind for f in findings if f.kind in high_kinds}))
@@ -400,8 +418,13 @@ def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | No
         reasons = ("tags or metadata only",) if changes else ("no resource changes",)
     else:
         risk = MEDIUM
+    def drift_of(change: ResourceChangeView) -> str:
+        detected = _detected(drift, change, view)
+        return detected.status if detected is not None else change.drift_status
+
     lines = tuple({"stack": c.stack, "logical_id": c.logical_id, "type": c.resource_type, "action": c.action,
-                   "replacement": c.replacement, "policy_action": c.policy_action} for c in changes)
+                   "replacement": c.replacement, "policy_action": c.policy_action, "drift": drift_of(c)}
+                  for c in changes)
     return Review(stack_name=view.stack_name, change_set_name=view.change_set_name,
                   change_set_id=view.change_set_id, stack_id=view.stack_id,
                   has_changes=not view.is_empty, risk=risk if not view.is_empty else LOW,
@@ -409,7 +432,15 @@ def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | No
                       k: v for k, v in sorted(counts.items()) if k not in ACTIONS},
                   findings=tuple(findings), reasons=reasons if not view.is_empty else ("no changes",),
                   nested_change_sets=_count_nested(view),
-                  hook_invocations=sum(c.hook_invocations for c in changes), changes=lines)
+                  hook_invocations=sum(c.hook_invocations for c in changes), changes=lines,
+                  drift_note=drift.note if drift is not None else "")
+
+
+def _detected(drift: DriftResult | None, change: ResourceChangeView, view: ChangeSetView):
+    """What the drift detection found for ``change`` (only the stack's own resources are detected)."""
+    if drift is None or change.stack != view.stack_name:
+        return None
+    return drift.of(change.logical_id)
 
 
 def _count_nested(view: ChangeSetView) -> int:
@@ -420,7 +451,8 @@ def _count_nested(view: ChangeSetView) -> int:
 
 _LABELS = (("replacement", "replaces"), ("data-loss", "DATA LOSS"), ("stateful", "stateful"),
            ("broadening", "broadens"), ("protected", "protected"),
-           ("unreadable-permissions", "unreadable permissions"), ("drift", "overwrites drift"))
+           ("unreadable-permissions", "unreadable permissions"), ("drift", "overwrites drift"),
+           ("drift-unknown", "drift unknown"))
 
 
 def _name(finding: Finding, top: str) -> str:
@@ -435,7 +467,14 @@ def summarise(review: Review, limit: int | None = None) -> str:
     head = f"Risk {review.risk.upper()}: {counts or 'no resource changes'}"
     groups = []
     for kind, label in _LABELS:
-        items = [_name(f, review.stack_name) for f in review.of_kind(kind)]
+        found = review.of_kind(kind)
+        reasons = {f.message for f in found}
+        if kind == "drift-unknown" and len(reasons) == 1:
+            # One reason for all (the deadline, no permission): say it once, then the resources.
+            label = f"{label} ({reasons.pop()})"
+            items = [_name(f, review.stack_name).removesuffix(f" {f.message}") for f in found]
+        else:
+            items = [_name(f, review.stack_name) for f in found]
         if items:
             groups.append((label, items))
     # Shorten: keep every group's label; drop items from the longest groups first.

@@ -62,6 +62,8 @@ def render_text(review: Review) -> str:
         lines.append(f"Nested change sets: {review.nested_change_sets}")
     if review.hook_invocations:
         lines.append(f"Hook invocations: {review.hook_invocations}")
+    if review.drift_note:
+        lines.append(f"Drift: {review.drift_note}")
     if review.findings:
         lines.append("Findings:")
         for finding in review.findings:
@@ -77,6 +79,8 @@ def render_text(review: Review) -> str:
             extra.append(f"replacement {change['replacement']}")
         if change["policy_action"]:
             extra.append(change["policy_action"])
+        if change.get("drift"):
+            extra.append(f"drift {change['drift']}")
         lines.append(f"  {change['action']:<8} {where} ({change['type']})"
                      + (f" [{', '.join(extra)}]" if extra else ""))
     return "\n".join(lines) + "\n"

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from review import approvals, stack_policy, window
+from review import approvals, drift, stack_policy, window
 from review.assess import Review, assess
 from review.changeset import ChangeSetError, read_change_set
 from review.render import console_link, render_text
@@ -69,6 +69,14 @@ MAX_STOP_REASON = 200
 MAX_FAILURE_MESSAGE = stack_policy.MAX_FAILURE_MESSAGE
 # A stack that does not exist yet (the change set creates it) has no status to compare.
 NO_STACK = "NONE"
+# CommitAuthor values that name nobody (commit_author).
+NO_AUTHOR = ("", "unknown", "-")
+# CheckChangeSet's UserParameters end with the commit's author, as CodePipeline resolves
+# #{variables.CommitAuthor} into them: raw text, so an author with a " or a \ would make the JSON
+# unreadable. The generator writes the author last, after this marker (generator/bootstrap/pipeline.py
+# AUTHOR_MARKER; a test keeps them equal), and _parameters reads what follows it as plain text.
+AUTHOR_MARKER = ',"CommitAuthor":"'
+
 
 
 class StepError(Exception):
@@ -83,10 +91,24 @@ class StepResult:
     continuation: str | None = None  # call again later (PutJobSuccessResult continuationToken)
 
 
+def _with_author(text: str) -> dict[str, Any]:
+    """UserParameters whose last member is the raw commit author (AUTHOR_MARKER)."""
+    try:
+        return json.loads(text)
+    except ValueError:
+        head, marker, tail = text.partition(AUTHOR_MARKER)
+        if not marker or not tail.endswith('"}'):
+            raise
+        parameters = json.loads(head + "}")
+        if isinstance(parameters, dict):
+            parameters["CommitAuthor"] = tail[:-2]
+        return parameters
+
+
 def _parameters(event: dict[str, Any]) -> dict[str, Any]:
     data = event["CodePipeline.job"].get("data") or {}
     try:
-        parameters = json.loads(data["actionConfiguration"]["configuration"]["UserParameters"])
+        parameters = _with_author(data["actionConfiguration"]["configuration"]["UserParameters"])
     except (KeyError, TypeError, ValueError) as exc:
         raise StepError(f"UserParameters must be a JSON object naming the step, not readable "
                         f"({exc.__class__.__name__}: {exc})") from exc
@@ -132,8 +154,46 @@ def review_outputs(review: Review, *, summary_max: int, link: str, stack: tuple[
             OUT_CHANGE_SET_ID: review.change_set_id, OUT_STACK_STATUS: stack[0], OUT_STACK_UPDATED: stack[1]}
 
 
+def _drift_settings(parameters: dict) -> tuple[bool, int]:
+    """(detect, timeout in seconds) from UserParameters ``DriftDetect`` and ``DriftTimeout``.
+
+    Absent (a pipeline generated before drift detection): no detection, as its role may lack the
+    drift permissions.
+    """
+    detect = parameters.get("DriftDetect", False)
+    timeout = parameters.get("DriftTimeout", drift.DEFAULT_TIMEOUT_SECONDS)
+    if not isinstance(detect, bool) or type(timeout) is not int or timeout < 1:
+        raise StepError("UserParameters: DriftDetect must be true or false and DriftTimeout a number of "
+                        f"seconds, not {detect!r} and {timeout!r}")
+    return detect, timeout
+
+
+def _start_drift(cloudformation: Any, stack: str, view: Any, state: tuple[str, str], *, detect: bool,
+                 now: dt.datetime) -> drift.Pending | drift.DriftResult:
+    """Start detecting drift of the resources the change touches, or say why there is nothing to detect."""
+    touched = drift.touched(view)
+    if not detect:
+        return drift.not_run("drift detection is turned off for this stack (review.drift.detect)")
+    if state[0] in drift.NOT_DETECTABLE:
+        return drift.not_run("no drift detection: the stack does not exist yet")
+    if not touched:
+        return drift.not_run("no drift detection: the change modifies or removes no resource of the stack")
+    from botocore.exceptions import ClientError
+
+    try:
+        detection_id = drift.start(cloudformation, stack, touched)
+    except ClientError as exc:
+        # e.g. a detection already running on the stack, or no permission: the review goes on and
+        # says that drift is unknown; it is not high risk by itself.
+        error = exc.response.get("Error", {})
+        reason = f"detection could not start: {error.get('Code', '')}: {error.get('Message', '')}"
+        return drift.all_unknown(touched, drift.shorten(reason), f"drift {reason}")
+    return drift.Pending(detection_id, int(now.timestamp()), *state)
+
+
 def review_step(parameters: dict, *, cloudformation: Any, codepipeline: Any,
-                policy: Callable[[], dict | None]) -> StepResult:
+                policy: Callable[[], dict | None], continuation: str | None = None,
+                now: dt.datetime | None = None) -> StepResult:
     """Read and judge the change set; an empty one is deleted and the execution stops before Approve.
 
     Empty (CloudFormation's "no changes" answer, review/changeset.py): nobody is asked. The step
@@ -148,26 +208,55 @@ def review_step(parameters: dict, *, cloudformation: Any, codepipeline: Any,
     Stopped with the reason "No changes: ..." (not Failed), and the stage unlocks for the next
     queued execution. If the stop is refused, the step fails instead: a failed execution is visible,
     an approval request for nothing is what this step exists to prevent.
+
+    Drift (review/drift.py): when the change modifies or removes resources of an existing stack,
+    the first call starts a drift detection of those resources and returns a continuation token;
+    CodePipeline calls again later, and the call that sees the detection ended (or the deadline,
+    ``DriftTimeout``, passed) finishes the review. Output variables go only with that last result:
+    "outputVariables can be included only when there is no continuation token on the request"
+    (API reference, PutJobSuccessResult). The stack's state the review reports is the one read on
+    the first call, carried in the token, so CheckChangeSet compares with what it was before the wait.
     """
     stack, change_set, pipeline, execution = _require(
         parameters, "StackName", "ChangeSetName", "PipelineName", "ExecutionId")
     summary_max = int(parameters.get("SummaryMax") or DEFAULT_SUMMARY_MAX)
+    detect, timeout = _drift_settings(parameters)
+    now = now or dt.datetime.now(dt.timezone.utc)
     try:
         view = read_change_set(cloudformation, stack, change_set)
     except ChangeSetError as exc:
         raise StepError(str(exc)) from exc
-    state = stack_state(cloudformation, stack)
-    if view.is_empty:
-        review = assess(view)
-        cloudformation.delete_change_set(ChangeSetName=view.change_set_id or change_set, StackName=stack)
-        reason = (f"No changes: stack {stack} already matches this source; the empty change set was "
-                  "deleted and no approval requested")
-        codepipeline.stop_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution,
-                                             abandon=False, reason=reason[:MAX_STOP_REASON])
-        outputs = review_outputs(review, summary_max=summary_max, link="-", stack=state)  # nothing to open
-        return StepResult(f"{review.summary_line()}; change set deleted, execution stopped", outputs,
-                          stopped=True)
-    review = assess(view, policy=policy())
+    if continuation:
+        try:
+            pending = drift.Pending.parse(continuation)
+        except drift.DriftTokenError as exc:
+            raise StepError(str(exc)) from exc
+        state = (pending.stack_status, pending.stack_updated)
+        found = drift.finish(cloudformation, stack, drift.touched(view), pending, now=now,
+                             timeout_seconds=timeout)
+        if found is None:
+            return StepResult(f"drift detection {pending.detection_id} still running", {},
+                              continuation=continuation)
+    else:
+        state = stack_state(cloudformation, stack)
+        if view.is_empty:
+            review = assess(view)
+            cloudformation.delete_change_set(ChangeSetName=view.change_set_id or change_set, StackName=stack)
+            reason = (f"No changes: stack {stack} already matches this source; the empty change set was "
+                      "deleted and no approval requested")
+            codepipeline.stop_pipeline_execution(pipelineName=pipeline, pipelineExecutionId=execution,
+                                                 abandon=False, reason=reason[:MAX_STOP_REASON])
+            # nothing to open: no link
+            outputs = review_outputs(review, summary_max=summary_max, link="-", stack=state)
+            return StepResult(f"{review.summary_line()}; change set deleted, execution stopped", outputs,
+                              stopped=True)
+        started = _start_drift(cloudformation, stack, view, state, detect=detect, now=now)
+        if isinstance(started, drift.Pending):
+            return StepResult(f"drift detection {started.detection_id} started for "
+                              f"{len(drift.touched(view))} resource(s); the review follows", {},
+                              continuation=started.token())
+        found = started
+    review = assess(view, policy=policy(), drift=found)
     log.info("review of %s %s:\n%s", stack, change_set, render_text(review))
     link = console_link(view.stack_id, view.change_set_id)
     return StepResult(review.summary_line(), review_outputs(review, summary_max=summary_max, link=link,
@@ -185,7 +274,9 @@ def check_step(parameters: dict, *, cloudformation: Any, codepipeline: Any = Non
     action with a message that says what changed, and ExecuteChangeSet never runs.
 
     With ``RiskTier`` and ``Approvals`` it also reads who approved (ListActionExecutions) and
-    refuses a change that needs two approvals without two different people (review/approvals.py).
+    refuses a change that needs two approvals without two different people, neither of them the
+    commit's author where that is known (``CommitAuthor``, the sync's ``#{variables.CommitAuthor}``;
+    review/approvals.py).
     """
     stack, change_set, reviewed_id, reviewed_status, reviewed_updated = _require(
         parameters, "StackName", "ChangeSetName", "ChangeSetId", "StackStatus", "StackUpdated")
@@ -222,10 +313,23 @@ def check_step(parameters: dict, *, cloudformation: Any, codepipeline: Any = Non
                                    (APPROVE_ACTION, SECOND_APPROVAL_ACTION))
     try:
         checked = approvals.check_approvals(found, first=APPROVE_ACTION, second=SECOND_APPROVAL_ACTION,
-                                            risk=risk, requirement=requirement, function_role=role)
+                                            risk=risk, requirement=requirement, function_role=role,
+                                            author=commit_author(parameters))
     except approvals.ApprovalError as exc:
         raise StepError(f"refused: {exc}") from exc
     return StepResult(f"{fresh}; {checked}", {})
+
+
+def commit_author(parameters: dict) -> str | None:
+    """The commit's author as the sync set it ("Name <email>"), or None where it is not known.
+
+    "unknown" is the variable's default (a run the sync did not start) and "-" what the sync sends
+    for an empty value (generator/naming.py PIPELINE_VARIABLE_DEFAULT, sync/pipelines.py EMPTY_VALUE).
+    """
+    author = parameters.get("CommitAuthor")
+    if not isinstance(author, str) or author.strip() in NO_AUTHOR:
+        return None
+    return author
 
 
 # ---- the waiver of the second approval ----
@@ -272,7 +376,34 @@ def waive_step(parameters: dict, *, codepipeline: Any, continuation: str | None)
 
 # ---- the deployment window ----
 
-def window_step(parameters: dict, *, now: dt.datetime) -> StepResult:
+# "the Lambda invoke action times out after 24 hours" (CodePipeline user guide, limits): the wait
+# gives up on its own before that, with a message that says when the window opens and how to go on,
+# rather than let CodePipeline end it with a bare timeout. 30 minutes of margin cover the gaps
+# between CodePipeline's calls with a continuation token.
+MAX_WINDOW_WAIT = dt.timedelta(hours=23, minutes=30)
+WINDOW_TOKEN_PREFIX = "waiting-since:"
+
+
+def _waiting_since(continuation: str | None, now: dt.datetime) -> dt.datetime:
+    """When this action began to wait: carried in its continuation token (epoch seconds).
+
+    No token (the first call, or a retry of the failed action) or one this code did not write
+    (e.g. "waiting", from before tokens carried the time) starts the clock now.
+    """
+    text = (continuation or "").removeprefix(WINDOW_TOKEN_PREFIX)
+    if continuation and continuation.startswith(WINDOW_TOKEN_PREFIX) and text.isdigit():
+        return dt.datetime.fromtimestamp(int(text), dt.timezone.utc)
+    return now
+
+
+def _when(moment: dt.datetime, zone: str) -> str:
+    local = moment.astimezone(window.zone(zone))
+    utc = moment.astimezone(dt.timezone.utc)
+    text = f"{local:%a %Y-%m-%d %H:%M} {zone}"
+    return text if local.utcoffset() == dt.timedelta(0) else f"{text} ({utc:%Y-%m-%d %H:%M} UTC)"
+
+
+def window_step(parameters: dict, *, now: dt.datetime, continuation: str | None = None) -> StepResult:
     """Succeed inside the stack's deployment window; outside it, ask to be called again later.
 
     Approvals may arrive at any time; the change set executes only inside the window. While this
@@ -281,8 +412,9 @@ def window_step(parameters: dict, *, now: dt.datetime) -> StepResult:
     CodePipeline calls the function again for a continuation token ("allows the action to
     continue ... even if it exceeds a fifteen-minute runtime", CodePipeline user guide,
     actions-invoke-lambda-function), but "the Lambda invoke action times out after 24 hours"
-    (limits): a window that does not open within 24 hours of the approval fails the action; retry
-    the stage's failed actions to wait again.
+    (limits). So the token carries when the wait began, and after MAX_WINDOW_WAIT the step fails
+    by itself, saying when the window next opens (window.next_opening) and how to continue: retry
+    the Change stage's failed actions at or after that time.
     """
     cron, zone = _require(parameters, "Cron", "TimeZone")
     spec = window.Window(cron, zone)
@@ -292,15 +424,33 @@ def window_step(parameters: dict, *, now: dt.datetime) -> StepResult:
         raise StepError(f"deployment window: {exc}") from exc
     if open_now:
         return StepResult(f"inside the deployment window ({cron}, {zone})", {})
-    return StepResult(f"waiting for the deployment window ({cron}, {zone})", {}, continuation="waiting")
+    since = _waiting_since(continuation, now)
+    if now - since >= MAX_WINDOW_WAIT:
+        opens = window.next_opening(spec, now)
+        when = (f"it next opens {_when(opens, zone)}" if opens is not None
+                else f"it does not open within the next {window.SEARCH_DAYS} days")
+        raise StepError(
+            f"deployment window ({cron}, {zone}) did not open within 23 h 30 min of the approvals "
+            f"(waiting since {since:%Y-%m-%d %H:%M} UTC); {when}. Nothing was executed. CodePipeline ends a "
+            "Lambda action after 24 hours, so this wait stops here: retry the Change stage's failed "
+            "actions at or after that time (console: Retry failed actions; CLI: aws codepipeline "
+            "retry-stage-execution --stage-name Change --retry-mode FAILED_ACTIONS) to wait again; "
+            "CheckChangeSet still refuses the change set if the stack changed meanwhile")
+    return StepResult(f"waiting for the deployment window ({cron}, {zone})", {},
+                      continuation=f"{WINDOW_TOKEN_PREFIX}{int(since.timestamp())}")
 
 
 # ---- the entry point ----
 
 def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
-        artifact_s3: Callable[[dict[str, str]], Any]) -> StepResult | stack_policy.Outcome | None:
-    """Do the step the action names and report exactly one result. Returns it (None on failure)."""
+        artifact_s3: Callable[[dict[str, str]], Any],
+        now: dt.datetime | None = None) -> StepResult | stack_policy.Outcome | None:
+    """Do the step the action names and report exactly one result. Returns it (None on failure).
+
+    ``now`` is the clock (the real one unless a test pins it).
+    """
     job_id = event["CodePipeline.job"]["id"]
+    now = now or dt.datetime.now(dt.timezone.utc)
     try:
         parameters = _parameters(event)
     except StepError as exc:
@@ -313,13 +463,12 @@ def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
     try:
         if step == STEP_REVIEW:
             result = review_step(parameters, cloudformation=cloudformation, codepipeline=codepipeline,
-                                 policy=lambda: _artifact_policy(event, artifact_s3))
+                                 policy=lambda: _artifact_policy(event, artifact_s3),
+                                 continuation=_continuation(event), now=now)
         elif step == STEP_WAIVE:
-            data = event["CodePipeline.job"].get("data") or {}
-            result = waive_step(parameters, codepipeline=codepipeline,
-                                continuation=data.get("continuationToken"))
+            result = waive_step(parameters, codepipeline=codepipeline, continuation=_continuation(event))
         elif step == STEP_WINDOW:
-            result = window_step(parameters, now=dt.datetime.now(dt.timezone.utc))
+            result = window_step(parameters, now=now, continuation=_continuation(event))
         elif step == STEP_CHECK:
             result = check_step(parameters, cloudformation=cloudformation, codepipeline=codepipeline)
         else:
@@ -331,7 +480,9 @@ def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
         return None
     log.info("job %s (%s): %s", job_id, step, result.message)
     request: dict[str, Any] = {"jobId": job_id}
-    if result.outputs:
+    # "outputVariables can be included only when there is no continuation token on the request"
+    # (API reference, PutJobSuccessResult): a step that continues reports its outputs on its last call.
+    if result.outputs and not result.continuation:
         request["outputVariables"] = result.outputs
     if result.continuation:
         # "When the action is complete, no continuation token should be supplied" (API reference,
@@ -339,6 +490,11 @@ def run(event: dict[str, Any], *, codepipeline: Any, cloudformation: Any,
         request["continuationToken"] = result.continuation
     codepipeline.put_job_success_result(**request)
     return result
+
+
+def _continuation(event: dict[str, Any]) -> str | None:
+    """The token this action's previous call returned ("data.continuationToken"), if any."""
+    return (event["CodePipeline.job"].get("data") or {}).get("continuationToken") or None
 
 
 def _artifact_policy(event: dict[str, Any], artifact_s3: Callable[[dict[str, str]], Any]) -> dict | None:

@@ -96,8 +96,30 @@ def _zone(name: str) -> dt.tzinfo:
                           "UTC+HH:MM") from exc
 
 
-def inside(window: Window, moment: dt.datetime) -> bool:
-    """Whether ``moment`` (timezone-aware) falls in ``window``. Raises WindowError for a bad window."""
+@dataclass(frozen=True)
+class _Fields:
+    """A window's cron fields, each read once into the set of values it allows."""
+
+    zone: dt.tzinfo
+    minutes: frozenset[int]
+    hours: frozenset[int]
+    days: frozenset[int] | None  # None: ? (any)
+    months: frozenset[int]
+    weekdays: frozenset[int] | None  # Quartz numbering, None: ? (any)
+    years: frozenset[int] | None  # None: no year field
+
+    def day_matches(self, local: dt.datetime) -> bool:
+        quartz_dow = local.isoweekday() % 7 + 1  # Monday=1..Sunday=7 -> SUN=1..SAT=7
+        return ((self.days is None or local.day in self.days)
+                and (self.weekdays is None or quartz_dow in self.weekdays)
+                and local.month in self.months
+                and (self.years is None or local.year in self.years))
+
+    def matches(self, local: dt.datetime) -> bool:
+        return local.minute in self.minutes and local.hour in self.hours and self.day_matches(local)
+
+
+def _fields(window: Window) -> _Fields:
     fields = window.cron.split()
     if len(fields) not in (6, 7):
         raise WindowError(f"cron {window.cron!r}: expected 6 or 7 fields (seconds minutes hours "
@@ -105,12 +127,119 @@ def inside(window: Window, moment: dt.datetime) -> bool:
     seconds, minutes, hours, dom, month, dow = fields[:6]
     if seconds != "*" and seconds != "0":
         raise WindowError(f"cron {window.cron!r}: seconds must be * or 0 (a window is made of minutes)")
-    local = moment.astimezone(_zone(window.time_zone))
-    quartz_dow = local.isoweekday() % 7 + 1  # Monday=1..Sunday=7 -> SUN=1..SAT=7
-    day_ok = ((dom == "?" or local.day in _values(dom, 1, 31, None, "day-of-month"))
-              and (dow == "?" or quartz_dow in _values(dow, 1, 7, DAYS, "day-of-week")))
-    year_ok = len(fields) == 6 or local.year in _values(fields[6], 1970, 2199, None, "year")
-    return (local.minute in _values(minutes, 0, 59, None, "minutes")
-            and local.hour in _values(hours, 0, 23, None, "hours")
-            and local.month in _values(month, 1, 12, MONTHS, "month")
-            and day_ok and year_ok)
+    return _Fields(
+        zone=_zone(window.time_zone),
+        minutes=_values(minutes, 0, 59, None, "minutes"),
+        hours=_values(hours, 0, 23, None, "hours"),
+        days=None if dom == "?" else _values(dom, 1, 31, None, "day-of-month"),
+        months=_values(month, 1, 12, MONTHS, "month"),
+        weekdays=None if dow == "?" else _values(dow, 1, 7, DAYS, "day-of-week"),
+        years=_values(fields[6], 1970, 2199, None, "year") if len(fields) == 7 else None)
+
+
+def zone(name: str) -> dt.tzinfo:
+    """The time zone ``name`` names (Region/City, UTC or UTC+HH:MM); WindowError otherwise."""
+    return _zone(name)
+
+
+def inside(window: Window, moment: dt.datetime) -> bool:
+    """Whether ``moment`` (timezone-aware) falls in ``window``. Raises WindowError for a bad window."""
+    spec = _fields(window)
+    return spec.matches(moment.astimezone(spec.zone))
+
+
+# How far ahead next_opening and longest_closed_gap look: a year and a day covers every window whose
+# fields repeat yearly (months, days of month, weekdays); a window with a year field may never open
+# again, which they report as None / the whole horizon.
+SEARCH_DAYS = 366
+_MINUTE = dt.timedelta(minutes=1)
+
+
+def _start_of_minute(moment: dt.datetime) -> dt.datetime:
+    return moment.astimezone(dt.timezone.utc).replace(second=0, microsecond=0)
+
+
+def _later(moment: dt.datetime, local_next: dt.datetime) -> dt.datetime:
+    """``local_next`` (wall-clock arithmetic in the window's zone) as UTC, never before ``moment`` + 1 min.
+
+    Around a daylight-saving change, wall-clock "next hour" or "next midnight" can map to the same
+    or an earlier instant; moving at least one minute keeps every search going forwards.
+    """
+    return max(local_next.astimezone(dt.timezone.utc), moment + _MINUTE)
+
+
+def _next_opening(spec: _Fields, moment: dt.datetime, limit: dt.datetime) -> dt.datetime | None:
+    while moment < limit:
+        local = moment.astimezone(spec.zone)
+        if not spec.day_matches(local):
+            moment = _later(moment, local.replace(hour=0, minute=0) + dt.timedelta(days=1))
+        elif local.hour not in spec.hours:
+            moment = _later(moment, local.replace(minute=0) + dt.timedelta(hours=1))
+        elif local.minute not in spec.minutes:
+            moment += _MINUTE
+        else:
+            return moment
+    return None
+
+
+def _next_closing(spec: _Fields, moment: dt.datetime, limit: dt.datetime) -> dt.datetime | None:
+    every_minute = len(spec.minutes) == 60
+    while moment < limit:
+        local = moment.astimezone(spec.zone)
+        if not spec.matches(local):
+            return moment
+        # A whole hour open: skip to its end rather than walk its minutes.
+        moment = (_later(moment, local.replace(minute=0) + dt.timedelta(hours=1)) if every_minute
+                  else moment + _MINUTE)
+    return None
+
+
+def next_opening(window: Window, after: dt.datetime, *, days: int = SEARCH_DAYS) -> dt.datetime | None:
+    """The first minute at or after ``after`` inside ``window`` (UTC), or None within ``days`` days.
+
+    Bounded: it walks days, then hours, then minutes, skipping whole days and hours the window
+    excludes, so a year's search costs a few thousand steps.
+    """
+    spec = _fields(window)
+    start = _start_of_minute(after)
+    if start < after:
+        start += _MINUTE
+    return _next_opening(spec, start, start + dt.timedelta(days=days))
+
+
+@dataclass(frozen=True)
+class Gap:
+    """A stretch during which the window is closed: from ``closes`` until ``opens`` (UTC)."""
+
+    closes: dt.datetime
+    opens: dt.datetime | None  # None: does not open again within the search
+
+    @property
+    def length(self) -> dt.timedelta | None:
+        return None if self.opens is None else self.opens - self.closes
+
+
+def longest_closed_gap(window: Window, start: dt.datetime, *, days: int = SEARCH_DAYS) -> Gap | None:
+    """The longest closed stretch of ``window`` that begins within ``days`` days of ``start``.
+
+    None when the window never closes in that time; a Gap whose ``opens`` is None when it closes and
+    does not open again within the search (or never opens at all).
+    """
+    spec = _fields(window)
+    moment = _start_of_minute(start)
+    limit = moment + dt.timedelta(days=days)
+    # Searching for the next opening may run past the limit by the length of one gap.
+    far = limit + dt.timedelta(days=days)
+    longest: Gap | None = None
+    while moment < limit:
+        closes = _next_closing(spec, moment, limit)
+        if closes is None:
+            break
+        opens = _next_opening(spec, closes, far)
+        gap = Gap(closes, opens)
+        if opens is None:
+            return gap
+        if longest is None or gap.length > longest.length:
+            longest = gap
+        moment = opens
+    return longest

@@ -107,21 +107,24 @@ class Clients:
         self.cp_stub.add_response("put_job_failure_result", {},
                                   {"jobId": JOB_ID, "failureDetails": {"type": "JobFailed", "message": ANY}})
 
-    def run(self, parameters: dict):
+    def run(self, parameters: dict, *, now: dt.datetime | None = None, continuation: str | None = None):
+        sent = event(parameters)
+        if continuation is not None:
+            sent["CodePipeline.job"]["data"]["continuationToken"] = continuation
         with self.cfn_stub, self.cp_stub, self.s3_stub:
-            result = steps.run(event(parameters), codepipeline=self.cp, cloudformation=self.cfn,
-                               artifact_s3=lambda credentials: self.s3)
+            result = steps.run(sent, codepipeline=self.cp, cloudformation=self.cfn,
+                               artifact_s3=lambda credentials: self.s3, now=now)
         for stub in (self.cfn_stub, self.cp_stub, self.s3_stub):
             stub.assert_no_pending_responses()
         return result
 
-    def failure_message(self, parameters: dict) -> str:
+    def failure_message(self, parameters: dict, **run) -> str:
         """The message the step sends in PutJobFailureResult (what the console shows)."""
         sent = []
         self.cp.meta.events.register("provide-client-params.codepipeline.PutJobFailureResult",
                                      lambda params, **_: sent.append(params["failureDetails"]["message"]))
         self.failure()
-        assert self.run(parameters) is None
+        assert self.run(parameters, **run) is None
         [message] = sent
         return message
 
@@ -284,18 +287,109 @@ def test_inside_the_window_the_wait_succeeds() -> None:
     assert result.continuation is None and result.message.startswith("inside the deployment window")
 
 
-def test_outside_the_window_the_step_asks_to_be_called_again(monkeypatch) -> None:
+SATURDAY = dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.timezone.utc)
+
+
+def test_outside_the_window_the_step_asks_to_be_called_again_carrying_when_it_began() -> None:
     c = Clients()
-    c.cp_stub.add_response("put_job_success_result", {}, {"jobId": JOB_ID, "continuationToken": "waiting"})
-    # The handler reads the real clock: pin it to Saturday 2026-12-05, outside the window.
-    original = steps.window_step
-    monkeypatch.setattr(steps, "window_step", lambda parameters, now: original(
-        parameters, now=dt.datetime(2026, 12, 5, 10, 0, tzinfo=dt.timezone.utc)))
-    result = c.run(WINDOW)
-    assert result.continuation == "waiting"
+    token = f"waiting-since:{int(SATURDAY.timestamp())}"
+    c.cp_stub.add_response("put_job_success_result", {}, {"jobId": JOB_ID, "continuationToken": token})
+    result = c.run(WINDOW, now=SATURDAY)
+    assert result.continuation == token and not result.outputs
+    # The next call keeps the first wait's time, not its own.
+    later = steps.window_step(WINDOW, now=SATURDAY + dt.timedelta(hours=5), continuation=token)
+    assert later.continuation == token
+
+
+def test_the_wait_fails_by_itself_before_codepipeline_times_it_out_saying_when_the_window_opens() -> None:
+    # Approved Saturday 10:00 UTC; the weekday window opens Monday 09:00, 47 hours later. 23 h 29 min
+    # into the wait the step still waits; at 23 h 30 min it fails, naming the opening and the way on.
+    token = f"waiting-since:{int(SATURDAY.timestamp())}"
+    almost = steps.window_step(WINDOW, now=SATURDAY + dt.timedelta(hours=23, minutes=29), continuation=token)
+    assert almost.continuation == token
+    c = Clients()
+    message = c.failure_message(WINDOW, now=SATURDAY + dt.timedelta(hours=23, minutes=30), continuation=token)
+    assert message.startswith("deployment window (* * 9-17 ? * MON-FRI *, UTC) did not open within "
+                              "23 h 30 min of the approvals (waiting since 2026-12-05 10:00 UTC); "
+                              "it next opens Mon 2026-12-07 09:00 UTC. Nothing was executed.")
+    assert "retry the Change stage's failed actions at or after that time" in message
+    assert "CheckChangeSet still refuses" in message
+
+
+def test_the_opening_is_given_in_the_window_zone_and_in_utc() -> None:
+    window = WINDOW | {"TimeZone": "Europe/Dublin", "Cron": "* * 9-16 ? * MON-FRI"}
+    # Friday 2027-10-29 17:00 Irish summer time: the window reopens Monday 09:00 GMT (clocks went back).
+    closed = dt.datetime(2027, 10, 29, 16, 0, tzinfo=dt.timezone.utc)
+    with pytest.raises(steps.StepError, match=r"it next opens Mon 2027-11-01 09:00 Europe/Dublin\."):
+        steps.window_step(window, now=closed + steps.MAX_WINDOW_WAIT,
+                          continuation=f"waiting-since:{int(closed.timestamp())}")
+    summer = dt.datetime(2027, 7, 2, 16, 0, tzinfo=dt.timezone.utc)  # Friday 17:00 IST
+    with pytest.raises(steps.StepError, match=r"it next opens Mon 2027-07-05 09:00 Europe/Dublin "
+                                              r"\(2027-07-05 08:00 UTC\)"):
+        steps.window_step(window, now=summer + steps.MAX_WINDOW_WAIT,
+                          continuation=f"waiting-since:{int(summer.timestamp())}")
+
+
+def test_a_token_from_before_the_wait_carried_its_time_starts_the_clock_now() -> None:
+    result = steps.window_step(WINDOW, now=SATURDAY, continuation="waiting")
+    assert result.continuation == f"waiting-since:{int(SATURDAY.timestamp())}"
 
 
 def test_a_bad_window_fails_the_action_saying_why() -> None:
     c = Clients()
     message = c.failure_message(WINDOW | {"TimeZone": "PST"})
     assert message.startswith("deployment window: time zone 'PST': abbreviations are ambiguous")
+
+
+# ---- the commit's author and the approvals ----
+
+ADA = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Approver_0123/ada@example.com"
+BOB = "arn:aws:sts::123456789012:assumed-role/AWSReservedSSO_Approver_0123/bob@example.com"
+HIGH_CHECK = CHECK | {"PipelineName": PIPELINE, "ExecutionId": EXECUTION, "RiskTier": "high",
+                      "Approvals": "risk", "FunctionRole": "acme-changegate-steps"}
+
+
+def _approved_by(c: Clients, first: str, second: str) -> None:
+    _check_describe(c, response([change("Database", "AWS::RDS::DBInstance", "Modify", replacement="True")]))
+    c.stacks(stack())
+    details = [{"pipelineExecutionId": EXECUTION, "actionExecutionId": f"a{i}", "stageName": "Change",
+                "actionName": name, "status": "Succeeded", "updatedBy": by, "lastUpdateTime": UPDATED}
+               for i, (name, by) in enumerate((("SecondApproval", second), ("Approve", first)))]
+    c.cp_stub.add_response("list_action_executions", {"actionExecutionDetails": details},
+                           {"pipelineName": PIPELINE, "filter": {"pipelineExecutionId": EXECUTION}})
+
+
+def _user_parameters(parameters: dict, author: str) -> str:
+    """CheckChangeSet's UserParameters as CodePipeline resolves them: the author raw, last."""
+    text = json.dumps(parameters, sort_keys=True, separators=(",", ":"))
+    return text[:-1] + steps.AUTHOR_MARKER + author + '"}'
+
+
+def test_the_commit_author_does_not_count_as_an_approver() -> None:
+    c = Clients()
+    _approved_by(c, BOB, ADA)
+    message = c.failure_message(HIGH_CHECK | {"CommitAuthor": "Ada Lovelace <ada@example.com>"})
+    assert message.startswith("refused: risk high: two approvals by different people are needed")
+    assert (f"SecondApproval was approved by {ADA}, the commit's author (Ada Lovelace <ada@example.com>)"
+            in message)
+
+
+@pytest.mark.parametrize("author", ["unknown", "-", ""])
+def test_an_unknown_author_leaves_two_different_people_enough(author: str) -> None:
+    c = Clients()
+    _approved_by(c, BOB, ADA)
+    c.success()
+    assert c.run(HIGH_CHECK | {"CommitAuthor": author}).message.endswith(f"approved by {BOB} and {ADA}")
+    assert steps.commit_author({"CommitAuthor": author}) is None
+
+
+def test_an_author_with_quotes_and_backslashes_is_read_as_plain_text() -> None:
+    author = 'Ada "the first" Lovelace \\o/ <ada@example.com>'
+    text = _user_parameters(HIGH_CHECK, author)
+    with pytest.raises(ValueError):
+        json.loads(text)  # what a plain JSON reader would make of it
+    sent = event({})
+    sent["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = text
+    parameters = steps._parameters(sent)
+    assert parameters["CommitAuthor"] == author and parameters["StackName"] == STACK
+    assert steps.commit_author(parameters) == author
