@@ -27,9 +27,10 @@ from changegate.pipeline_state import (
     read_state,
 )
 from changegate.reviewed import LocalReview, as_change_set, read_review
-from changegate.two_approvals import choose, decided, progress
+from changegate.two_approvals import choose, decided, progress, refuse_author
 from generator.errors import ChangegateError
-from review.approvals import Approval
+from generator.naming import SECOND_APPROVAL_ACTION
+from review.approvals import REQUIRE_ON_RISK, Approval
 
 log = logging.getLogger(__name__)
 
@@ -123,9 +124,19 @@ def read_request(codepipeline: Any, cfn: Any, s3: Any, *, project: str, pipeline
                            open_approvals or (pending,), decided(details, pending.execution_id))
 
 
-def for_caller(request: ApprovalRequest, caller: str | None, *, approve: bool) -> ApprovalRequest:
+def for_caller(request: ApprovalRequest, caller: str | None, *, approve: bool,
+               requirement: str = REQUIRE_ON_RISK) -> ApprovalRequest:
     """The request bound to the approval this caller decides (changegate/two_approvals.py ``choose``);
-    ``SameApproverError`` when approving would make them both approvers of the execution."""
+    ``SameApproverError`` when approving would make them both approvers of the execution,
+    ``AuthorApproverError`` when the caller wrote the commit of a change that needs two approvals
+    (``requirement`` is the stack's ``approvals`` setting)."""
+    if approve:
+        # the risk the pipeline's Review reported; this machine's review of the same change set if none
+        local = request.review
+        risk = (local.pipeline.risk if local.pipeline else local.review.risk) if local else None
+        refuse_author(caller, request.origin.author, risk=risk, requirement=requirement,
+                      second=request.approvals.get(SECOND_APPROVAL_ACTION),
+                      execution_id=request.pending.execution_id)
     choice = choose(request.waiting or (request.pending,), request.approvals, caller=caller, approve=approve)
     return replace(request, pending=choice.pending, note=choice.note)
 

@@ -20,7 +20,7 @@ from dataclasses import dataclass
 from changegate.pipeline_state import PendingApproval
 from generator.errors import ChangegateError
 from generator.naming import APPROVAL_ACTIONS, APPROVE_ACTION, CHANGE_STAGE, SECOND_APPROVAL_ACTION
-from review.approvals import WAIVER_PREFIX, Approval
+from review.approvals import WAIVER_PREFIX, Approval, is_author, two_needed
 
 APPROVED = "Succeeded"
 REJECTED = "Failed"
@@ -33,6 +33,29 @@ class SameApproverError(ChangegateError):
     """The caller already approved the other approval of this execution."""
 
     exit_code = 6
+
+
+class AuthorApproverError(ChangegateError):
+    """The caller wrote the commit of a change that needs two approvals by other people."""
+
+    exit_code = 6
+
+
+def refuse_author(caller: str | None, author: str | None, *, risk: str | None, requirement: str,
+                  second: Approval | None, execution_id: str) -> None:
+    """``AuthorApproverError`` when the caller is the commit's author and the change needs two
+    approvals: the pipeline's ``CheckChangeSet`` refuses such an approval (review/approvals.py), so
+    sending it would only spend the approval and fail the execution. A waived second approval, or a
+    risk below high on a stack that does not require two always, lets the author approve alone."""
+    if not caller or not is_author(caller, author) or waived(second):
+        return
+    if not two_needed(risk or "", requirement):
+        return
+    why = "the stack requires two approvals" if risk != "high" else "risk high"
+    raise AuthorApproverError(
+        f"you ({caller}) wrote this change ({author}); {why}, and neither approval may come from the "
+        f"commit's author. Nothing was done for execution {execution_id}: ask two other approvers "
+        "(reject stays possible)")
 
 
 def decided(details: Iterable[dict], execution_id: str) -> dict[str, Approval]:

@@ -71,7 +71,8 @@ def _decision(approve: bool):
                                project=config.project, pipeline=target.pipeline, stack=target.stack,
                                sync=sync_identity(config.project, aws.account()), account=aws.account())
         # Approve first, then SecondApproval; never the other one of an execution this caller approved
-        request = for_caller(request, aws.caller_arn(), approve=approve)
+        request = for_caller(request, aws.caller_arn(), approve=approve,
+                             requirement=config.settings_for(target.folder).approvals)
         now = (ctx.find_object(dict) or {}).get("now", lambda: datetime.now(timezone.utc))()
         # shown on stderr with --format json, so stdout stays one JSON document
         click.echo(approval_text(request, now), err=output_format == "json")

@@ -252,3 +252,44 @@ def test_status_second_waived(stubs, repo, run):
     row = run_status(stubs, repo, run, open_approvals=(APPROVE_ACTION,),
                      approvals={SECOND_APPROVAL_ACTION: waiver}, review={"RiskTier": "low", "Summary": "x"})
     assert row["approvals"] == "second approval waived (risk low); waiting for 1 approval"
+
+
+# ---- neither of two approvers is the commit's author (issue 11 item 4, the approver's side) ----
+
+def stub_pending_by(stubs, author: str, **kwargs):
+    stubs.get_pipeline_state(PIPELINE, pending=7, open_approvals=kwargs.pop("open_approvals", BOTH))
+    stubs.list_action_executions(PIPELINE, 7, STACK, approvals=kwargs.pop("approvals", None),
+                                 review=kwargs.pop("review", None))
+    stubs.review_change_set(STACK, CHANGE_SET, **kwargs)
+    stubs.get_pipeline_execution(PIPELINE, 7, author=author)
+
+
+def test_the_commits_author_is_refused_before_anything_is_sent_when_two_are_needed(stubs, repo, run):
+    # the caller's session name is "alice": the author's email's local part
+    stub_pending_by(stubs, "Alice Liddell <alice@example.com>", changes=DATABASE_REPLACED)
+    result = run(["approve", "network", "--root", str(repo), "--yes"], aws=stubs.aws)
+    stubs.verify()  # no second GetPipelineState, no PutApprovalResult queued or called
+    assert result.exit_code == 6
+    assert result.error.startswith(f"you ({APPROVER_ARN}) wrote this change (Alice Liddell "
+                                   "<alice@example.com>); risk high, and neither approval may come from "
+                                   f"the commit's author. Nothing was done for execution {uuid_for(7)}")
+
+
+def test_the_author_may_approve_alone_when_the_second_approval_was_waived(stubs, repo, run):
+    decided = {SECOND_APPROVAL_ACTION: ("Succeeded", FUNCTION_ARN,
+                                        "Not required: risk low, one approval is enough (changegate)")}
+    stub_pending_by(stubs, "Alice Liddell <alice@example.com>", open_approvals=(APPROVE_ACTION,),
+                    approvals=decided, review={"HasChanges": "true", "RiskTier": "low",
+                                               "Summary": "Risk LOW: 1 modify"})
+    stub_decision(stubs, APPROVE_ACTION, open_approvals=(APPROVE_ACTION,))
+    result = run(["approve", "network", "--root", str(repo), "--comment", "ok", "--yes"], aws=stubs.aws)
+    stubs.verify()
+    assert result.exit_code == 0, result.error
+
+
+def test_the_author_may_still_reject(stubs, repo, run):
+    stub_pending_by(stubs, "Alice Liddell <alice@example.com>", changes=DATABASE_REPLACED)
+    stub_decision(stubs, APPROVE_ACTION, open_approvals=BOTH, status="Rejected", summary="not yet")
+    result = run(["reject", "network", "--root", str(repo), "--comment", "not yet", "--yes"], aws=stubs.aws)
+    stubs.verify()
+    assert result.exit_code == 0, result.error
