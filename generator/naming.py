@@ -253,3 +253,30 @@ def protection_document_name(project: str) -> str:
 def protection_rule_name(project: str, index: int) -> str:
     """The EventBridge rule(s) that start that document; usually one, more only for huge patterns."""
     return f"{project}-changegate-protection-{index:02d}"
+
+
+# ---- The audit records and their recorder (generator/bootstrap/recorder.py, review/record.py) ----
+
+# One JSON record per finished execution, in the source bucket beside the archives but never under
+# DEFAULT_SOURCE_PREFIX, which the sync lists on every run: audit/<pipeline>/<start>-<execution id>.json.
+AUDIT_PREFIX = "audit/"
+RECORDER_PURPOSE = "recorder"
+
+
+def audit_records_prefix(pipeline: str) -> str:
+    """Where the audit records of one pipeline are: ``audit/<pipeline>/``."""
+    return f"{AUDIT_PREFIX}{pipeline}/"
+
+
+def recorder_function_name(project: str) -> str:
+    """The function of ``review/record.py``: ``<project>-changegate-recorder``, its role named alike."""
+    return role_name(project, RECORDER_PURPOSE)
+
+
+def recorder_log_group_name(project: str) -> str:
+    return f"/aws/lambda/{recorder_function_name(project)}"
+
+
+def audit_rule_name(project: str) -> str:
+    """The EventBridge rule that sends the pipelines' final states to the recorder."""
+    return f"{project}-changegate-audit"

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from awacs.aws import (
+    ArnEquals,
     ArnNotEquals,
     Bool,
     Condition,
@@ -31,7 +32,7 @@ from troposphere.s3 import (
     VersioningConfiguration,
 )
 
-from generator import logical_ids
+from generator import logical_ids, naming
 
 RETAIN_EXCEPT_ON_CREATE = "RetainExceptOnCreate"
 # Old versions of a stack's archive are kept this long. A pinned execution may wait for an
@@ -127,8 +128,35 @@ def _only_writer(bucket: Bucket, sid: str, writer_arn, key_arn=None) -> list[Sta
     return statements
 
 
-def source_bucket(key_arn, sync_role_arn) -> tuple[Bucket, BucketPolicy]:
-    """Versioned: each upload is a new version, and a pipeline runs on the version it is pinned to."""
+def _audit_records(bucket: Bucket, recorder_role_arn) -> list[Statement]:
+    """``audit/``: the recorder's, written once and kept (issue 11 item 7, review/record.py).
+
+    With :func:`_only_writer` naming the sync and the recorder, these make each keep to its own part:
+    only the recorder writes under ``audit/`` (the sync, whose role may write any object it lists
+    under ``stacks/``, can never forge a record), the recorder writes nothing else, and under
+    ``audit/`` nobody deletes, re-tags or re-permissions a record: only PutObject, which the recorder
+    sends with If-None-Match, so a record is never overwritten either. The bucket is versioned and
+    records are never noncurrent, so the lifecycle rule that expires old archive versions spares them.
+    """
+    records = Join("", [GetAtt(bucket, "Arn"), f"/{naming.AUDIT_PREFIX}*"])
+    return [
+        Statement(Sid="OnlyTheRecorderWritesAuditRecords", Effect=Deny, Principal=Principal("*"),
+                  Action=[S3Action("PutObject")], Resource=[records],
+                  Condition=Condition(ArnNotEquals("aws:PrincipalArn", recorder_role_arn))),
+        Statement(Sid="TheRecorderWritesOnlyAuditRecords", Effect=Deny, Principal=Principal("*"),
+                  Action=[S3Action(a) for a in OBJECT_WRITE_ACTIONS], NotResource=[records],
+                  Condition=Condition(ArnEquals("aws:PrincipalArn", recorder_role_arn))),
+        Statement(Sid="AuditRecordsAreKept", Effect=Deny, Principal=Principal("*"),
+                  Action=[S3Action(a) for a in OBJECT_WRITE_ACTIONS if a != "PutObject"], Resource=[records]),
+    ]
+
+
+def source_bucket(key_arn, sync_role_arn, recorder_role_arn) -> tuple[Bucket, BucketPolicy]:
+    """Versioned: each upload is a new version, and a pipeline runs on the version it is pinned to.
+
+    Two writers, each in its own part: the sync (``stacks/``: archives, packaged content, its state)
+    and the recorder (``audit/``: one record per finished execution).
+    """
     bucket = _bucket(logical_ids.SOURCE_BUCKET, key_arn, versioned=True, lifecycle=LifecycleConfiguration(
         Rules=[LifecycleRule(
             Id="ExpireOldVersions", Status="Enabled",
@@ -141,7 +169,10 @@ def source_bucket(key_arn, sync_role_arn) -> tuple[Bucket, BucketPolicy]:
             _tls_only(bucket),
             # Threat: someone writes a template straight to S3 to skip review. Only the sync
             # role, which runs the reviewed main branch, may change what a pipeline reads.
-            *_only_writer(bucket, "OnlyTheSyncWritesObjects", sync_role_arn, key_arn),
+            *_only_writer(bucket, "OnlyTheSyncAndTheRecorderWriteObjects", [sync_role_arn, recorder_role_arn],
+                          key_arn),
+            # ... and the recorder its audit records, nothing else; nobody else writes those.
+            *_audit_records(bucket, recorder_role_arn),
         ]))
     return bucket, policy
 

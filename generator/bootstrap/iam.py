@@ -260,14 +260,16 @@ def gate_denies(config: PipelinesConfig, *, source_bucket, artifact_bucket, key_
                   Action=[Action("s3", a) for a in BUCKET_SETTINGS],
                   Resource=[GetAtt(source_bucket, "Arn"), GetAtt(artifact_bucket, "Arn")]),
         # changegate's own machinery: the pipelines (an approval stage could be dropped), the sync
-        # project (another buildspec), the steps function, the protection rules and runbook, the
-        # log groups (the sync's audit trail), and the approvers' identities (aws-fidelity F9).
+        # project (another buildspec), the steps function and the audit recorder (which writes the
+        # audit records), the protection and audit rules and the runbook, the log groups (the sync's
+        # audit trail), and the approvers' identities (aws-fidelity F9).
         Statement(Sid="NeverChangeThePipelines", Effect=Deny, Action=[Action("codepipeline", "*")],
                   Resource=[arns.pipeline(f"{project}-*")]),
         Statement(Sid="NeverChangeTheSyncProject", Effect=Deny, Action=[Action("codebuild", "*")],
                   Resource=[arns.codebuild_project(naming.sync_project_name(project))]),
-        Statement(Sid="NeverChangeTheStackPolicyFunction", Effect=Deny, Action=[Action("lambda", "*")],
-                  Resource=[arns.function(naming.steps_function_name(project))]),
+        Statement(Sid="NeverChangeChangegatesFunctions", Effect=Deny, Action=[Action("lambda", "*")],
+                  Resource=[arns.function(naming.steps_function_name(project)),
+                            arns.function(naming.recorder_function_name(project))]),
         Statement(Sid="NeverChangeTheProtection", Effect=Deny,
                   Action=[Action("events", "*"), Action("ssm", "*")],
                   Resource=[arns.regional("events", f"rule/{naming.role_name(project, '*')}"),
@@ -395,6 +397,23 @@ def approvers_policy(config: PipelinesConfig, *, stack_names: Iterable[str]) -> 
         # content, so approvers can read the metadata but not download the archives' bytes.
         Statement(Sid="ReadSourceObjectVersions", Effect=Allow, Action=[s3.GetObject, s3.GetObjectVersion],
                   Resource=[arns.bucket_objects(logical_ids.SOURCE_BUCKET, naming.DEFAULT_SOURCE_PREFIX)]),
+        # `changegate audit` reads the audit records (review/record.py): ListObjectsV2 with
+        # Prefix=audit/<pipeline>/ (s3:prefix is the request's Prefix) and GetObject. The recorder
+        # encrypts each record without the S3 Bucket Key, so KMS sees the record's own ARN as
+        # encryption context: this Decrypt opens audit records and nothing else in the bucket (the
+        # archives' context is the bucket), and the key policy allows no more either
+        # (generator/bootstrap/recorder.py key_statements).
+        Statement(Sid="ListAuditRecords", Effect=Allow, Action=[s3.ListBucket],
+                  Resource=[GetAtt(logical_ids.SOURCE_BUCKET, "Arn")],
+                  Condition=Condition(StringLike("s3:prefix", f"{naming.AUDIT_PREFIX}*"))),
+        Statement(Sid="ReadAuditRecords", Effect=Allow, Action=[s3.GetObject],
+                  Resource=[arns.bucket_objects(logical_ids.SOURCE_BUCKET, naming.AUDIT_PREFIX)]),
+        Statement(Sid="DecryptAuditRecords", Effect=Allow, Action=[KmsAction("Decrypt")],
+                  Resource=[GetAtt(logical_ids.ARTIFACT_KEY, "Arn")],
+                  Condition=Condition([
+                      StringEquals("kms:ViaService", S3_IN_THIS_REGION),
+                      StringLike("kms:EncryptionContext:aws:s3:arn",
+                                 arns.bucket_objects(logical_ids.SOURCE_BUCKET, naming.AUDIT_PREFIX))])),
     ]
     policy = ManagedPolicy(
         logical_ids.APPROVERS_POLICY, ManagedPolicyName=naming.approvers_policy_name(project),

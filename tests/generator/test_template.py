@@ -176,7 +176,7 @@ def test_every_allow_is_scoped_to_the_project(doc: dict) -> None:
     unscoped_ok = {"cloudformation:ValidateTemplate", "codepipeline:ListPipelines",
                    "codepipeline:PutJobSuccessResult", "codepipeline:PutJobFailureResult"}
     for name in ("PipelineRole", "SyncRole", "CloudFormationExecutionRole", "ApproversPolicy",
-                 "StackPolicyRole"):
+                 "StackPolicyRole", "RecorderRole"):
         for statement in _statements(doc["Resources"][name]):
             resources = statement.get("Resource", [])
             if statement["Effect"] == "Allow" and "*" in resources:
@@ -209,12 +209,18 @@ def test_only_cloudformation_assumes_the_execution_role(doc: dict) -> None:
     assert role["ManagedPolicyArns"] == ["arn:aws:iam::aws:policy/PowerUserAccess"]
 
 
-def test_source_bucket_policy_denies_writes_by_anyone_but_the_sync(doc: dict) -> None:
+def test_source_bucket_policy_denies_writes_by_anyone_but_the_sync_and_the_recorder(doc: dict) -> None:
     statements = doc["Resources"]["SourceBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    deny = next(s for s in statements if s["Sid"] == "OnlyTheSyncWritesObjects")
+    deny = next(s for s in statements if s["Sid"] == "OnlyTheSyncAndTheRecorderWriteObjects")
     assert deny["Effect"] == "Deny" and deny["Principal"] == "*"
     assert {"s3:PutObject", "s3:DeleteObject", "s3:DeleteObjectVersion"} <= set(deny["Action"])
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["SyncRole", "Arn"]}}}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [
+        {"Fn::GetAtt": ["SyncRole", "Arn"]}, {"Fn::GetAtt": ["RecorderRole", "Arn"]}]}}
+    # each in its own part (tests/iam/test_audit_records.py evaluates them): only the recorder writes
+    # audit/, the recorder nothing else, and nobody deletes a record
+    sids = {s["Sid"] for s in statements}
+    assert {"OnlyTheRecorderWritesAuditRecords", "TheRecorderWritesOnlyAuditRecords",
+            "AuditRecordsAreKept"} <= sids
     tls = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
     # the string form Control Tower's CT.S3.PR.8 recognises (generator/bootstrap/buckets.py)
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}
@@ -229,7 +235,14 @@ def test_approvers_get_approval_and_reads_only(doc: dict) -> None:
     actions = {a for s in policy["PolicyDocument"]["Statement"] for a in s["Action"]}
     assert "codepipeline:PutApprovalResult" in actions
     reads = ("Get", "List", "Describe")
-    assert all(a == "codepipeline:PutApprovalResult" or a.split(":")[1].startswith(reads) for a in actions)
+    # and kms:Decrypt, only via S3 and only for audit records (changegate audit reads them)
+    assert all(a in ("codepipeline:PutApprovalResult", "kms:Decrypt") or a.split(":")[1].startswith(reads)
+               for a in actions)
+    decrypt = next(s for s in policy["PolicyDocument"]["Statement"] if "kms:Decrypt" in s["Action"])
+    assert decrypt["Condition"]["StringLike"] == {
+        "kms:EncryptionContext:aws:s3:arn": {"Fn::Sub": "${SourceBucket.Arn}/audit/*"}}
+    assert decrypt["Condition"]["StringEquals"] == {
+        "kms:ViaService": {"Fn::Sub": "s3.${AWS::Region}.amazonaws.com"}}
     assert policy["Roles"] == ["PlatformApprovers"]
 
 

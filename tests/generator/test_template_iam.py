@@ -123,7 +123,8 @@ def test_f18_source_account_only_where_aws_documents_it(doc: dict) -> None:
 def test_f7_named_and_retained_resources_go_when_their_create_rolls_back(doc: dict) -> None:
     policies = {k: r.get("DeletionPolicy") for k, r in doc["Resources"].items() if "DeletionPolicy" in r}
     assert policies == {name: "RetainExceptOnCreate" for name in (
-        "ArtifactBucket", "ArtifactKey", "SourceBucket", "StackPolicyLogGroup", "SyncLogGroup")}
+        "ArtifactBucket", "ArtifactKey", "RecorderLogGroup", "SourceBucket", "StackPolicyLogGroup",
+        "SyncLogGroup")}
     # A named resource without a DeletionPolicy is deleted with the stack, so it blocks no retry.
     for resource in doc["Resources"].values():
         assert resource.get("UpdateReplacePolicy", "Retain") == "Retain"
@@ -195,9 +196,10 @@ def test_only_the_pipeline_role_invokes_the_function_and_only_it(doc: dict) -> N
         assert invoke == ([function_arn] if name == "PipelineRole" else None), name
     # and the execution role (whatever its managed policies grant) may not change the function
     deny = next(s for s in _statements(doc["Resources"]["CloudFormationExecutionRole"])
-                if s["Sid"] == "NeverChangeTheStackPolicyFunction")
+                if s["Sid"] == "NeverChangeChangegatesFunctions")
     assert deny["Effect"] == "Deny" and deny["Action"] == ["lambda:*"]
-    assert [_text(r) for r in deny["Resource"]] == [function_arn]
+    # ... nor the recorder, which writes the audit records
+    assert [_text(r) for r in deny["Resource"]] == [function_arn, function_arn.replace("-steps", "-recorder")]
     iam_deny = next(s for s in _statements(doc["Resources"]["CloudFormationExecutionRole"])
                     if s["Sid"] == "NeverChangeChangegateIam")
     # every <project>-changegate-* role, the function's included (the guardrail exempts that name)

@@ -21,6 +21,7 @@ import pytest
 from generator import naming
 from generator.bootstrap import protection
 from generator.bootstrap.cfnlint_rules import lint
+from generator.bootstrap.recorder import AUDIT_RULE
 from generator.bootstrap.template import render_template
 from generator.errors import GenerateError
 
@@ -80,7 +81,8 @@ def _event(stack_name: str, status: str = "CREATE_COMPLETE") -> dict:
 
 
 def _rules(doc: dict) -> list[dict]:
-    return [r for r in doc["Resources"].values() if r["Type"] == "AWS::Events::Rule"]
+    """The protection rules (not the audit rule, generator/bootstrap/recorder.py)."""
+    return [r for k, r in doc["Resources"].items() if r["Type"] == "AWS::Events::Rule" and k != AUDIT_RULE]
 
 
 def _protected_by(doc: dict, stack_name: str, status: str = "CREATE_COMPLETE") -> bool:
@@ -206,7 +208,7 @@ def test_no_resources_when_no_stack_wants_protection(tmp_path: Path) -> None:
     root = _copy_repo(tmp_path)
     _edit_config(root, "  termination_protection: true ", "  termination_protection: false ")
     doc = json.loads(render_template(root))
-    assert not {r["Type"] for r in doc["Resources"].values()} & PROTECTION_TYPES
+    assert not {r["Type"] for k, r in doc["Resources"].items() if k != AUDIT_RULE} & PROTECTION_TYPES
     assert not [k for k in doc["Resources"] if k.startswith("TerminationProtection")]
     assert all(s["TerminationProtection"] is False for s in doc["Metadata"]["Changegate"]["Stacks"].values())
 
@@ -233,17 +235,24 @@ def test_sync_role_may_delete_only_under_the_prefix() -> None:
     assert {"s3:GetObject", "s3:GetObjectVersion", "s3:ListBucket", "s3:PutObject"} <= actions
     listing = next(s for s in sync if "s3:ListBucket" in s["Action"])
     assert listing["Condition"] == {"StringLike": {"s3:prefix": f"{prefix}*"}}
-    # Nobody else is allowed to write or delete in the source bucket; its policy denies everyone else.
+    # Nobody else is allowed to write or delete in the source bucket (the recorder only puts audit
+    # records, under audit/); its policy denies everyone else.
     for name, resource in doc["Resources"].items():
         if resource["Type"] != "AWS::IAM::Role" or name == "SyncRole":
             continue
         for statement in _statements(resource):
             if statement["Effect"] == "Allow" and writes & set(statement["Action"]):
+                if name == "RecorderRole":
+                    assert statement["Action"] == ["s3:PutObject"]
+                    records = f"${{SourceBucket.Arn}}/{naming.AUDIT_PREFIX}*"
+                    assert statement["Resource"] == [{"Fn::Sub": records}]
+                    continue
                 assert "SourceBucket" not in json.dumps(statement["Resource"]), (name, statement)
     policy = doc["Resources"]["SourceBucketPolicy"]["Properties"]["PolicyDocument"]["Statement"]
-    deny = next(s for s in policy if s["Sid"] == "OnlyTheSyncWritesObjects")
+    deny = next(s for s in policy if s["Sid"] == "OnlyTheSyncAndTheRecorderWriteObjects")
     assert writes <= set(deny["Action"])
-    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": {"Fn::GetAtt": ["SyncRole", "Arn"]}}}
+    assert deny["Condition"] == {"ArnNotEquals": {"aws:PrincipalArn": [
+        {"Fn::GetAtt": ["SyncRole", "Arn"]}, {"Fn::GetAtt": ["RecorderRole", "Arn"]}]}}
 
 
 def _random_names(rng: random.Random, count: int) -> list[str]:

@@ -19,6 +19,7 @@ from policy_eval import ACCOUNT, REGION, Decision, Principal, Verdict, role
 from world import AWS_MANAGED_POLICIES, World
 
 from generator import naming
+from generator.bootstrap.recorder import HANDLER as RECORDER_HANDLER
 from generator.bootstrap.template import render_template
 
 REPO = Path(__file__).resolve().parents[2]
@@ -33,6 +34,7 @@ JOB_SERVICES = {
     "sync": "codebuild.amazonaws.com",
     "execution": "cloudformation.amazonaws.com",
     "change-function": "lambda.amazonaws.com",
+    "recorder": "lambda.amazonaws.com",
     "protection": "ssm.amazonaws.com",
     "protection-events": "events.amazonaws.com",
 }
@@ -126,12 +128,14 @@ def _jobs(template: dict, world: World) -> dict[str, str]:
         elif kind == "AWS::CodeBuild::Project":
             add("sync", props["ServiceRole"])
         elif kind == "AWS::Lambda::Function":
-            add("change-function", props["Role"])
+            # the Change stage's steps function, or the recorder of audit records (review/record.py)
+            add("recorder" if props["Handler"] == RECORDER_HANDLER else "change-function", props["Role"])
         elif kind == "AWS::SSM::Document":
             add("protection", props["Content"]["assumeRole"])
         elif kind == "AWS::Events::Rule":
             for target in props["Targets"]:
-                add("protection-events", target["RoleArn"])
+                if "RoleArn" in target:  # the audit rule's Lambda target has none (a resource policy)
+                    add("protection-events", target["RoleArn"])
     for job, names in jobs.items():
         assert len(names) == 1, f"{job} runs as several roles: {sorted(names)}"
     return {job: names.pop() for job, names in jobs.items()}
@@ -150,7 +154,8 @@ def build_setup(name: str, root: Path) -> tuple[Setup, dict]:
         else "codeconnections"
     functions = [world.resolver.attribute(logical_id, "Ref")
                  for logical_id, resource in template["Resources"].items()
-                 if resource["Type"] == "AWS::Lambda::Function"]
+                 if resource["Type"] == "AWS::Lambda::Function"
+                 and resource["Properties"]["Handler"] != RECORDER_HANDLER]
     assert len(functions) <= 1, f"several functions: {functions}; say which job each has"
     setup = Setup(name, world, project, stacks, protected, _jobs(template, world), service,
                   functions[0] if functions else None)
