@@ -157,10 +157,11 @@ def review_outputs(review: Review, *, summary_max: int, link: str, stack: tuple[
 def _drift_settings(parameters: dict) -> tuple[bool, int]:
     """(detect, timeout in seconds) from UserParameters ``DriftDetect`` and ``DriftTimeout``.
 
-    Absent (a pipeline generated before drift detection): no detection, as its role may lack the
-    drift permissions.
+    Absent: detect, for drift.DEFAULT_TIMEOUT_SECONDS (the generator writes only other values). The
+    function's code and the pipelines that call it are in the same bootstrap stack, so a pipeline
+    never runs this code with a role that lacks the drift permissions.
     """
-    detect = parameters.get("DriftDetect", False)
+    detect = parameters.get("DriftDetect", True)
     timeout = parameters.get("DriftTimeout", drift.DEFAULT_TIMEOUT_SECONDS)
     if not isinstance(detect, bool) or type(timeout) is not int or timeout < 1:
         raise StepError("UserParameters: DriftDetect must be true or false and DriftTimeout a number of "

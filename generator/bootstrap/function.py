@@ -20,9 +20,18 @@ content-addressed zip that ``changegate deploy`` uploads to the staging bucket b
 the bootstrap change set.
 
 Least privilege: the function's role may read the managed stacks and their change sets, delete a
-change set (only the empty ones, in code), set their stack policy, stop an execution of a stack
-pipeline (never the sync pipeline), report job results (no resource-level permission: ``*``), and
-write its own log group. It reads the artifact with the job's own credentials: no S3 or KMS rights.
+change set (only the empty ones, in code), set their stack policy, detect their drift, stop an
+execution of a stack pipeline (never the sync pipeline), report job results (no resource-level
+permission: ``*``), and write its own log group. It reads the artifact with the job's own
+credentials: no S3 or KMS rights.
+
+Drift detection reads each resource with the caller's permissions: "In order to successfully
+perform drift detection on a stack, a user must have the following permissions: Read permission for
+each resource that supports drift detection included in the stack ... cloudformation:DetectStackDrift
+... cloudformation:DetectStackResourceDrift" (CloudFormation user guide, using-cfn-stack-drift,
+"Considerations when detecting drift"). The role gets no such read rights by itself: resources it
+cannot read are reported as "drift unknown (not permitted to read: ...)". Owners who want them
+checked attach read policies knowingly (pipelines/config.yaml ``defaults.review.drift.read_policies``).
 """
 
 from __future__ import annotations
@@ -67,7 +76,9 @@ def function_log_group(project: str) -> LogGroup:
                     DeletionPolicy=RETAIN_EXCEPT_ON_CREATE, UpdateReplacePolicy="Retain")
 
 
-def function_role(project: str, stack_arns: list) -> Role:
+def function_role(project: str, stack_arns: list, read_policies: tuple[str, ...] = ()) -> Role:
+    """The steps function's role; ``read_policies`` are managed policies the owners attach for drift
+    detection (pipelines/config.yaml ``defaults.review.drift.read_policies``)."""
     name = naming.role_name(project, naming.STEPS_PURPOSE)
     stack_pipelines = arns.pipeline(f"{project}-*")
     statements = [
@@ -79,6 +90,19 @@ def function_role(project: str, stack_arns: list) -> Role:
         # IAM data; F22).
         Statement(Sid="ReviewChangeSets", Effect=Allow,
                   Action=[cfn.DeleteChangeSet, cfn.DescribeChangeSet], Resource=stack_arns),
+        # Review detects the drift of the resources the change touches (review/drift.py). Start and
+        # results authorize against the stack ("detectstackdrift", "detectstackresourcedrift",
+        # "describestackresourcedrifts" -> Resources: stack, in cfn-lint's IAM data); the user guide
+        # names both Detect actions as needed for a stack's detection.
+        Statement(Sid="DetectDriftOfManagedStacks", Effect=Allow,
+                  Action=[cfn.DescribeStackResourceDrifts, cfn.DetectStackDrift,
+                          cfn.DetectStackResourceDrift],
+                  Resource=stack_arns),
+        # "describestackdriftdetectionstatus" has no resource type in cfn-lint's IAM data (the request
+        # names only a detection id, no stack): "*" is the only resource it can be granted on. It reads
+        # the status of a detection, nothing of the resources.
+        Statement(Sid="ReadDriftDetectionStatus", Effect=Allow,
+                  Action=[cfn.DescribeStackDriftDetectionStatus], Resource=["*"]),
         # Review stops its own execution when the change set is empty (stop and wait, never abandon);
         # the waiver finds the second approval's token (GetPipelineState) and the check reads who
         # approved (ListActionExecutions).
@@ -107,7 +131,8 @@ def function_role(project: str, stack_arns: list) -> Role:
         Statement(Sid="NeverStopTheSync", Effect=Deny, Action=[Action("codepipeline", "*")],
                   Resource=[arns.pipeline(naming.sync_pipeline_name(project))]),
     ]
-    return service_role(logical_ids.STACK_POLICY_ROLE, name, "lambda", statements)
+    extra = {"ManagedPolicyArns": list(read_policies)} if read_policies else {}
+    return service_role(logical_ids.STACK_POLICY_ROLE, name, "lambda", statements, **extra)
 
 
 def steps_function(project: str, role: Role, log_group: LogGroup) -> Function:
@@ -126,9 +151,12 @@ def steps_function(project: str, role: Role, log_group: LogGroup) -> Function:
     )
 
 
-def steps_resources(project: str, stack_arns: list) -> tuple[Function, list]:
-    """The function (its name is what the Lambda actions invoke), and every resource to add."""
+def steps_resources(project: str, stack_arns: list,
+                    read_policies: tuple[str, ...] = ()) -> tuple[Function, list]:
+    """The function (its name is what the Lambda actions invoke), and every resource to add.
+
+    ``read_policies``: the config's ``drift_read_policies`` (template.py passes them)."""
     log_group = function_log_group(project)
-    role = function_role(project, stack_arns)
+    role = function_role(project, stack_arns, read_policies)
     function = steps_function(project, role, log_group)
     return function, [log_group, role, function]

@@ -4,9 +4,11 @@ The Change stage's actions run in RunOrder (every Lambda action is the one steps
 review/steps.py, told by its UserParameters which step it is):
 
     1 CreateChangeSet    CloudFormation CHANGE_SET_REPLACE, change set ``<project>-<execution id>``
-    2 Review             Lambda: read and judge the change set; its output variables (namespace
-                         ``Review``) are the approval's text and link. An empty change set is
-                         deleted and the execution stopped here: nobody is asked (decision 6)
+    2 Review             Lambda: read and judge the change set, after detecting the drift of the
+                         resources it modifies or removes (review/drift.py, bounded by the stack's
+                         ``review.drift`` settings); its output variables (namespace ``Review``)
+                         are the approval's text and link. An empty change set is deleted and the
+                         execution stopped here: nobody is asked (decision 6)
     3 Approve            manual approval (e-mail via SNS, the console, or ``changegate approve``);
                          comments ``#{Review.Summary}`` plus the commit, link ``#{Review.ReviewLink}``
     3 SecondApproval     manual approval, the same text: a second person for high risk (every
@@ -14,10 +16,12 @@ review/steps.py, told by its UserParameters which step it is):
     3 WaiveSecondApproval Lambda: approves SecondApproval itself when the risk is not high and the
                          stack's ``approvals`` is ``risk``
    (4 WaitForWindow      Lambda: only for a stack with a ``deployment_window``: holds the execution
-                         until the window opens; every later action moves one RunOrder on)
+                         until the window opens, or fails by itself after 23 h 30 min saying when
+                         it opens; every later action moves one RunOrder on)
     4 CheckChangeSet     Lambda: the stale guard, the change set is still the reviewed one and
                          executable, and the stack unchanged since the review; a high-risk change
-                         approved by two different people, neither of them the function
+                         approved by two different people, neither of them the function nor the
+                         commit's author
     5 ApplyStackPolicy   Lambda: the owner's stack policy on the existing stack, before it changes
     6 ExecuteChangeSet   CloudFormation CHANGE_SET_EXECUTE of that same change set
     7 VerifyStackPolicy  Lambda: the policy again (a new stack exists only now), then GetStackPolicy
@@ -68,7 +72,7 @@ from troposphere.codepipeline import (
 )
 
 from generator import logical_ids, naming
-from generator.contract.config import APPROVALS_ALWAYS, DeploymentWindow
+from generator.contract.config import APPROVALS_ALWAYS, DEFAULT_DRIFT_TIMEOUT_SECONDS, DeploymentWindow
 from generator.contract.stacks import LoadedStack
 
 SOURCE_ARTIFACT = "SourceArtifact"
@@ -184,12 +188,21 @@ def review_parameters(project: str, stack: LoadedStack) -> str:
     """The Review action's UserParameters (review/steps.py ``review_step``).
 
     The pipeline's name and the execution id let the step stop its own execution when the change
-    set is empty (the Lambda event names neither); ``SummaryMax`` keeps the approval text in bounds.
+    set is empty (the Lambda event names neither); ``SummaryMax`` keeps the approval text in bounds;
+    ``DriftDetect`` and ``DriftTimeout`` are the stack's ``review.drift`` settings (detect the drift
+    of the resources the change touches before the approval, for at most that many seconds), written
+    only when they differ from the step's defaults (review/steps.py ``_drift_settings``).
     """
+    settings = stack.settings
+    # Only what differs from the step's defaults (detect, 300 s): every byte repeats once per stack
+    # in the bootstrap template, whose 1 MB limit sets how many stacks one repository may hold.
+    drift = {"DriftDetect": False} if not settings.drift_detect else {}
+    if settings.drift_timeout_seconds != DEFAULT_DRIFT_TIMEOUT_SECONDS:
+        drift["DriftTimeout"] = settings.drift_timeout_seconds
     return _json({"Step": STEP_REVIEW, "StackName": stack.stack_name,
                   "ChangeSetName": naming.change_set_name(project), "PipelineName": stack.pipeline_name,
                   "ExecutionId": naming.EXECUTION_ID_VARIABLE,
-                  "SummaryMax": summary_budget(stack.stack_name)})
+                  "SummaryMax": summary_budget(stack.stack_name), **drift})
 
 
 def waive_parameters(stack: LoadedStack) -> str:
@@ -225,11 +238,46 @@ def second_approval_configuration(stack: LoadedStack, topic_arn) -> dict:
     return {"CustomData": f"Second person for high risk: {REVIEW_SUMMARY}", "ExternalEntityLink": REVIEW_LINK}
 
 
+# CheckChangeSet's UserParameters end with the commit's author after this marker (review/steps.py
+# AUTHOR_MARKER; a test keeps them equal): CodePipeline puts the variable's raw text there, and a
+# " or \ in a git author's name would make the JSON unreadable, so the step reads what follows the
+# marker as plain text.
+AUTHOR_MARKER = ',"CommitAuthor":"'
+COMMIT_AUTHOR = "#{variables.CommitAuthor}"
+# "Maximum length of 1000" for every action configuration value (CodePipeline API reference,
+# ActionDeclaration), which CodePipeline does not document as applying before or after variables
+# resolve (aws-fidelity notes, F15): check_parameters must fit once they have.
+MAX_CONFIGURATION_VALUE = 1000
+# What each variable in the check's parameters resolves to at the longest.
+_LONGEST_STACK_STATUS = len("UPDATE_ROLLBACK_COMPLETE_CLEANUP_IN_PROGRESS")
+_LONGEST_TIME = len("2026-12-02T08:00:00.123456+00:00")  # StackUpdated: datetime.isoformat()
+_LONGEST_ARN_PREFIX = len("arn:aws-us-gov:cloudformation:ap-southeast-5:123456789012:changeSet/")
+
+
+def resolved_length(text: str, project: str) -> int:
+    """How long ``text`` (an action configuration value) can be once CodePipeline resolves its variables."""
+    change_set = naming.change_set_name(project).replace(naming.EXECUTION_ID_VARIABLE,
+                                                           "x" * naming.EXECUTION_ID_LENGTH)
+    review = naming.REVIEW_NAMESPACE
+    longest = {
+        naming.EXECUTION_ID_VARIABLE: naming.EXECUTION_ID_LENGTH,
+        f"#{{{review}.ChangeSetId}}": _LONGEST_ARN_PREFIX + len(change_set) + 1 + naming.EXECUTION_ID_LENGTH,
+        f"#{{{review}.StackStatus}}": _LONGEST_STACK_STATUS,
+        f"#{{{review}.StackUpdated}}": _LONGEST_TIME,
+        f"#{{{review}.RiskTier}}": max(len(t) for t in ("low", "medium", "high")),
+        **{f"#{{variables.{name}}}": length for name, length in naming.PIPELINE_VARIABLE_MAX_LENGTHS.items()},
+    }
+    for variable, length in longest.items():
+        text = text.replace(variable, "x" * length)
+    return len(text)
+
+
 def check_parameters(project: str, stack: LoadedStack) -> str:
     """The stale guard's UserParameters: what the review saw, from its output variables, and the
-    approval rule (whose approvals to read, the risk tier, the function's own role to refuse)."""
+    approval rule (whose approvals to read, the risk tier, the function's own role to refuse, the
+    commit's author, last and as plain text: AUTHOR_MARKER)."""
     review = naming.REVIEW_NAMESPACE
-    return _json({"Step": STEP_CHECK, "StackName": stack.stack_name,
+    text = _json({"Step": STEP_CHECK, "StackName": stack.stack_name,
                   "ChangeSetName": naming.change_set_name(project),
                   "ChangeSetId": f"#{{{review}.ChangeSetId}}", "StackStatus": f"#{{{review}.StackStatus}}",
                   "StackUpdated": f"#{{{review}.StackUpdated}}",
@@ -238,6 +286,11 @@ def check_parameters(project: str, stack: LoadedStack) -> str:
                   # approvals, "risk" (high-risk changes) or "always"
                   "RiskTier": f"#{{{review}.RiskTier}}", "Approvals": stack.settings.approvals,
                   "FunctionRole": naming.role_name(project, naming.STEPS_PURPOSE)})
+    text = f'{text[:-1]}{AUTHOR_MARKER}{COMMIT_AUTHOR}"}}'
+    if resolved_length(text, project) > MAX_CONFIGURATION_VALUE:
+        raise ValueError(f"stack {stack.stack_name!r}: CheckChangeSet's parameters could exceed "
+                         f"{MAX_CONFIGURATION_VALUE} characters once resolved")
+    return text
 
 
 def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topic_arn,

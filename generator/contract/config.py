@@ -10,6 +10,7 @@ from __future__ import annotations
 import datetime as dt
 import difflib
 import json
+import re
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -25,6 +26,7 @@ from generator.contract.problems import Problem, error, render_all, warning
 from generator.errors import ConfigError
 from generator.naming import PROJECT_RE, RESERVED_FOLDERS, SSM_RESERVED_DOCUMENT_PREFIXES
 from review import approvals as review_approvals
+from review import drift as review_drift
 from review import window as review_window
 
 CONFIG_RELPATH = "pipelines/config.yaml"
@@ -62,6 +64,18 @@ DEFAULT_APPROVALS = APPROVALS_ON_RISK
 # A deployment window's time zone when the owners give none: CodePipeline's DeploymentWindow rule
 # takes "UTC" "by default" (CodePipeline user guide, rule-reference-DeploymentWindow).
 DEFAULT_WINDOW_TIME_ZONE = "UTC"
+# Drift detection before the approval (review/drift.py): on by default, for at most this long. The
+# review waits for it (the approval request follows it), so keep it within minutes; the Lambda invoke
+# action itself may run for 24 hours.
+DEFAULT_DRIFT_TIMEOUT_SECONDS = review_drift.DEFAULT_TIMEOUT_SECONDS
+MIN_DRIFT_TIMEOUT_SECONDS, MAX_DRIFT_TIMEOUT_SECONDS = 30, 3600
+# A managed policy ARN: arn:<partition>:iam::<aws or account>:policy/<optional path/>name
+# (IAM user guide, reference-arns: "arn:aws:iam::account:policy/policy-name-with-path").
+MANAGED_POLICY_ARN = re.compile(
+    r"\Aarn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}\Z", re.ASCII)
+# WaitForWindow gives up after 23 h 30 min (review/steps.py MAX_WINDOW_WAIT): "the Lambda invoke
+# action times out after 24 hours" (CodePipeline user guide, limits).
+LAMBDA_ACTION_TIMEOUT = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -99,6 +113,9 @@ class StackSettings:
     allowed_transforms: tuple[str, ...] = DEFAULT_ALLOWED_TRANSFORMS
     approvals: str = DEFAULT_APPROVALS  # APPROVALS_CHOICES
     deployment_window: DeploymentWindow | None = None  # None: executes as soon as approved
+    # review.drift: detect the drift of the resources a change touches before the approval
+    drift_detect: bool = True
+    drift_timeout_seconds: int = DEFAULT_DRIFT_TIMEOUT_SECONDS
 
 
 @dataclass(frozen=True)
@@ -120,6 +137,12 @@ class PipelinesConfig:
     content_sources: tuple[str, ...] = ()
     # custom_resources.allowed_service_tokens: ARNs or account ids
     allowed_service_tokens: tuple[str, ...] = ()
+    # defaults.review.drift.read_policies: managed policies the steps function's role gets, so that
+    # drift detection (which reads the resources with the caller's permissions) can read them
+    drift_read_policies: tuple[str, ...] = ()
+    # What validate reports beside the errors (check_overrides returns them): windows that can stay
+    # closed longer than a Lambda action may wait
+    warnings: tuple[Problem, ...] = ()
 
     def settings_for(self, folder: str) -> StackSettings:
         return self.overrides.get(folder, self.defaults)
@@ -190,6 +213,9 @@ def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> li
     An enabled entry for a missing folder is a typo waiting to bite, and raises ``ConfigError``.
     A disabled one is what the README's "disable the stack, then delete its folder" leaves
     behind: harmless (no pipeline either way), returned as a warning saying it can go.
+
+    The configuration's own warnings (``config.warnings``: deployment windows that can stay closed
+    longer than WaitForWindow may wait) come back with them.
     """
     known = set(stack_folders)
     relpath = CONFIG_RELPATH
@@ -213,7 +239,7 @@ def check_overrides(config: PipelinesConfig, stack_folders: Iterable[str]) -> li
             f"stacks.{name}.disabled: true (then the folder may go)"))
     if problems:
         raise ConfigError(f"{relpath} is invalid:\n{render_all(problems)}", problems)
-    return warnings
+    return warnings + list(config.warnings)
 
 
 def _key_type_problems(data: Any, relpath: str, path: tuple = ()) -> list[Problem]:
@@ -356,6 +382,10 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
                          StackSettings(allowed_transforms=tuple(map(str, allowed_transforms))))
     problems.extend(_project_problems(str(data["project"]), relpath, _line_at(data, ["project"])))
     problems.extend(_window_problems(data, ("defaults",), relpath))
+    warnings = _window_warnings(data, ("defaults",), defaults, relpath)
+    read_policies = tuple(str(a) for a in data.get("defaults", {}).get("review", {}).get("drift", {}).get(
+        "read_policies", []))
+    problems.extend(_read_policy_problems(data, read_policies, relpath))
     overrides = {}
     for folder, raw in sorted(data.get("stacks", {}).items()):
         key = f"stacks.{folder}"
@@ -371,6 +401,8 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
                 problems.append(problem)
         problems.extend(_window_problems(data, ("stacks", folder), relpath))
         overrides[str(folder)] = _settings(raw, defaults, stack_policy=policy)
+        if "deployment_window" in raw and not overrides[str(folder)].disabled:
+            warnings.extend(_window_warnings(data, ("stacks", folder), overrides[str(folder)], relpath))
     config = PipelinesConfig(
         path=path,
         project=str(data["project"]),
@@ -392,6 +424,8 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
         content_sources=tuple(str(s) for s in data.get("content_sources", {}).get("allowed", [])),
         allowed_service_tokens=tuple(
             str(s) for s in data.get("custom_resources", {}).get("allowed_service_tokens", [])),
+        drift_read_policies=read_policies,
+        warnings=tuple(warnings),
     )
     problems.extend(_account_problems(config, data, relpath))
     return config, problems
@@ -474,7 +508,60 @@ def _settings(raw: Mapping, base: StackSettings, stack_policy: Path | None = Non
         approvals=str(raw.get("approvals", base.approvals)),
         deployment_window=_deployment_window(raw["deployment_window"])
         if "deployment_window" in raw else base.deployment_window,
+        drift_detect=bool(raw.get("review", {}).get("drift", {}).get("detect", base.drift_detect)),
+        drift_timeout_seconds=int(raw.get("review", {}).get("drift", {}).get(
+            "timeout_seconds", base.drift_timeout_seconds)),
     )
+
+
+def _read_policy_problems(data: Mapping, arns: tuple[str, ...], relpath: str) -> list[Problem]:
+    """Each read policy must be a managed policy's ARN: the steps role attaches it as it is."""
+    problems = []
+    for index, arn in enumerate(arns):
+        if MANAGED_POLICY_ARN.match(arn):
+            continue
+        key = f"defaults.review.drift.read_policies[{index}]"
+        problems.append(error(
+            relpath, "config-drift-read-policy",
+            f"{key}: {arn!r} is not a managed policy ARN", key=key,
+            line=_line_at(data, ["defaults", "review", "drift", "read_policies", index]),
+            hint="write arn:aws:iam::aws:policy/<name> for an AWS managed policy (e.g. "
+                 "arn:aws:iam::aws:policy/ReadOnlyAccess) or arn:aws:iam::<account id>:policy/<name> for "
+                 "your own; the steps function's role gets it so that drift detection can read the "
+                 "stacks' resources (docs/pipeline.md, drift)"))
+    return problems
+
+
+def _window_warnings(data: Mapping, path: tuple[str, ...], settings: StackSettings,
+                     relpath: str) -> list[Problem]:
+    """A window that can stay closed longer than WaitForWindow may wait: a warning, not an error.
+
+    Such a window is allowed (a weekday window is closed over the weekend), but a change approved
+    as it closes cannot wait for it: WaitForWindow fails after 23 h 30 min and someone must retry.
+    """
+    window = settings.deployment_window
+    if window is None or window_problems(window):
+        return []
+    spec = review_window.Window(window.cron, window.time_zone)
+    gap = review_window.longest_closed_gap(spec, dt.datetime.now(dt.timezone.utc))
+    if gap is None or (gap.length is not None and gap.length <= LAMBDA_ACTION_TIMEOUT):
+        return []
+    key = ".".join((*path, "deployment_window"))
+    zone = review_window.zone(window.time_zone)
+    if gap.opens is None:
+        closed = (f"closes {gap.closes.astimezone(zone):%Y-%m-%d %H:%M} and does not open again within "
+                  "a year")
+    else:
+        closed = (f"can stay closed {gap.length.total_seconds() / 3600:g} hours "
+                  f"({gap.closes.astimezone(zone):%a %H:%M} to {gap.opens.astimezone(zone):%a %H:%M})")
+    return [warning(
+        relpath, "config-window-gap",
+        f"{key}: {window.cron!r} ({window.time_zone}) {closed}: a change approved then fails at "
+        "WaitForWindow after 23 h 30 min, unexecuted, and runs only when someone retries the Change "
+        "stage's failed actions",
+        key=key, line=_line_at(data, [*path, "deployment_window"]),
+        hint="CodePipeline ends a Lambda action after 24 hours; the failure says when the window next "
+             "opens. Accept that, or let the window open at least once a day (e.g. '* * 9-16 ? * *')")]
 
 
 def _deployment_window(raw: Mapping | None) -> DeploymentWindow | None:

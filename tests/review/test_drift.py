@@ -23,7 +23,7 @@ from review.render import render_text
 
 DETECTION = "624af370-311a-11e8-b6b7-500cexample"
 STARTED = dt.datetime(2026, 12, 2, 8, 0, 0, tzinfo=dt.timezone.utc)
-DETECT = REVIEW | {"DriftDetect": True, "DriftTimeout": 300}
+DETECT = {k: v for k, v in REVIEW.items() if k != "DriftDetect"}  # the defaults: detect, 300 s
 PENDING = drift.Pending(DETECTION, int(STARTED.timestamp()), "UPDATE_COMPLETE", UPDATED.isoformat())
 
 QUEUE_MODIFIED = [change("Queue", "AWS::SQS::Queue", "Modify", replacement="False",

@@ -60,8 +60,9 @@ def event(parameters: dict) -> dict:
                                 "sessionToken": "never-logged"}}}}
 
 
+# Drift detection off: tests/review/test_drift.py covers it.
 REVIEW = {"Step": "review", "StackName": STACK, "ChangeSetName": CHANGE_SET, "PipelineName": PIPELINE,
-          "ExecutionId": EXECUTION, "SummaryMax": 200}
+          "ExecutionId": EXECUTION, "SummaryMax": 200, "DriftDetect": False}
 
 
 def stack(status: str = "UPDATE_COMPLETE", updated: dt.datetime | None = UPDATED) -> dict:
