@@ -1,20 +1,31 @@
 """The history of a stack's changes: for every execution, which commit, which object version, which
 change set, who approved or rejected it and when, and how it ended (issue 11, item 7).
 
-Everything is read from CodePipeline's own records and the source bucket, nothing from a store of
-changegate's: ListPipelineExecutions (every page), ListActionExecutions (every page, the whole
-pipeline at once: a year of a busy stack is a few dozen requests rather than one per execution),
-GetPipelineExecution (variables and trigger) and HeadObject on each execution's object version
-(changegate/origin.py: the commit the sync wrote, and whether the sync started the run).
+Two sources, one reading (review/history.py):
 
-CodePipeline keeps this history for a year: "Pipeline history is limited to the most recent 12
-months, based on pipeline execution start times" (API reference, ListPipelineExecutions) and
-"Action execution history is retained for up to 12 months" (ListActionExecutions). Older changes
-are only in CloudTrail (PutApprovalResult, StartPipelineExecution) and the source bucket's versions.
+- the audit records the recorder wrote (review/record.py), one JSON object per finished execution at
+  ``s3://<source bucket>/audit/<pipeline>/<start UTC>-<execution id>.json``: ListObjectsV2 (``--since``
+  is ``StartAfter``: the keys sort by start time) and GetObject, in parallel. They are kept as long as
+  the bucket, unlike CodePipeline's history;
+- CodePipeline's own history, for the executions that have no record: in progress, older than the
+  recorder, or a recorder failure. ListPipelineExecutions (every page; with ``since``, no page past
+  it), and for those executions only ListActionExecutions and GetPipelineExecution. CodePipeline keeps
+  this for a year: "Pipeline history is limited to the most recent 12 months, based on pipeline
+  execution start times" (API reference, ListPipelineExecutions), "Action execution history is
+  retained for up to 12 months" (ListActionExecutions).
+
+Every entry says which it came from. Either way, where the change comes from is checked the same way
+(changegate/origin.py): HeadObject on the execution's object version, whose metadata only the sync
+writes, and the execution's trigger. A record that is not valid JSON, not schema 1 or not the
+execution its key names is reported (the key and what is wrong), never a crash.
+
+The source bucket is the one the stack pipeline's Source action reads (GetPipeline); for a pipeline
+that no longer exists, the bootstrap stack's ``SourceBucketName`` output.
 """
 
 from __future__ import annotations
 
+import json
 import logging
 from collections import defaultdict
 from collections.abc import Iterator
@@ -24,38 +35,35 @@ from datetime import datetime, timezone
 from itertools import pairwise
 from typing import Any
 
-from changegate.aws import aws_call
-from changegate.origin import Origin, SyncIdentity, assess, metadata_or_error, source_object
-from changegate.pipeline_state import action_details, get_execution, plan_action
+from botocore.exceptions import ClientError
+
+from changegate.aws import AccessDeniedError, aws_call, error_code
+from changegate.origin import Origin, SourceObject, SyncIdentity, assess, metadata_or_error
+from changegate.pipeline_state import action_details, get_execution
 from generator import naming
+from generator.errors import AwsError
+from review import history, record
+from review.history import Decision, decisions_of, outcome_of, review_of
 
 log = logging.getLogger(__name__)
 
-APPROVAL_CATEGORY = "Approval"
 # The review step (review/steps.py) stops an execution whose change set is empty with this reason.
-NO_CHANGES_REASON = "No changes"
+NO_CHANGES_REASON = history.NO_CHANGES_REASON
 # The Review action's output variables (review/steps.py OUT_SUMMARY, OUT_RISK), when the stage has one.
-REVIEW_SUMMARY, REVIEW_RISK = "Summary", "RiskTier"
-RETENTION_NOTE = "CodePipeline keeps 12 months of execution history"
-
-
-@dataclass(frozen=True)
-class Decision:
-    """One manual approval action of an execution: its verdict, who gave it, when, and the comment."""
-
-    action: str
-    verdict: str  # approved | rejected | pending | failed (expired or failed without a person)
-    by: str | None  # ActionExecutionDetail.updatedBy: "The ARN of the user who changed the ... details"
-    at: datetime | None
-    comment: str | None
-
-    def to_json(self) -> dict[str, Any]:
-        return {"action": self.action, "verdict": self.verdict, "by": self.by, "at": _iso(self.at),
-                "comment": self.comment}
+REVIEW_SUMMARY, REVIEW_RISK = history.REVIEW_SUMMARY, history.REVIEW_RISK
+RETENTION_NOTE = "CodePipeline keeps 12 months of execution history; audit records are kept with the bucket"
+FROM_RECORD = "audit record"
+FROM_HISTORY = "pipeline history, no audit record"
+# Below this many executions without a record, their action executions are read one execution at a
+# time (ListActionExecutions filtered); above it, the whole pipeline's at once (fewer requests).
+PER_EXECUTION_LIMIT = 10
+BOOTSTRAP_BUCKET_OUTPUT = "SourceBucketName"
 
 
 @dataclass(frozen=True)
 class AuditRecord:
+    """One execution, as an audit record or CodePipeline's history tells it."""
+
     pipeline: str
     execution_id: str
     status: str  # the execution's own status (Succeeded, Failed, Stopped, ...)
@@ -64,70 +72,281 @@ class AuditRecord:
     outcome: str  # executed | rejected | no changes | stopped | failed | skipped | in progress | ...
     outcome_detail: str | None
     origin: Origin
-    change_set: tuple[str, str] | None  # (stack, change set name) the CreateChangeSet action made
+    change_set: dict[str, str | None] | None  # stack, name, id of the change set CreateChangeSet made
     decisions: tuple[Decision, ...] = ()
     review: dict[str, str] = field(default_factory=dict)  # the Review action's Summary and RiskTier
+    source: str = FROM_HISTORY  # FROM_RECORD or FROM_HISTORY
+    record_key: str | None = None
+    attempt: int = 1
 
     def to_json(self) -> dict[str, Any]:
         origin = self.origin
         return {
             "pipeline": self.pipeline, "execution_id": self.execution_id, "status": self.status,
-            "started": _iso(self.started), "ended": _iso(self.ended),
+            "started": history.iso(self.started), "ended": history.iso(self.ended),
             "outcome": self.outcome, "outcome_detail": self.outcome_detail,
             "commit": origin.commit, "author": origin.author, "subject": origin.subject,
             "trusted": origin.trusted,
             "object": {"bucket": origin.source.bucket, "key": origin.source.key,
                        "version": origin.source.version},
-            "change_set": None if self.change_set is None else {"stack": self.change_set[0],
-                                                                 "name": self.change_set[1]},
+            "change_set": dict(self.change_set) if self.change_set else None,
             "decisions": [d.to_json() for d in self.decisions],
             "review": dict(self.review) or None,
             "origin": origin.to_json(),
+            "source": self.source, "record_key": self.record_key, "attempt": self.attempt,
         }
 
 
+@dataclass(frozen=True)
+class BadRecord:
+    """An object under the pipeline's audit prefix that is not a record changegate can read."""
+
+    key: str
+    problem: str
+
+    def to_json(self) -> dict[str, str]:
+        return {"record_key": self.key, "problem": self.problem}
+
+
+@dataclass(frozen=True)
+class AuditReport:
+    pipeline: str
+    bucket: str | None
+    entries: tuple[AuditRecord, ...]
+    bad: tuple[BadRecord, ...] = ()
+    notes: tuple[str, ...] = ()
+
+    def to_json(self) -> dict[str, Any]:
+        return {"pipeline": self.pipeline, "bucket": self.bucket,
+                "executions": [e.to_json() for e in self.entries],
+                "unreadable_records": [b.to_json() for b in self.bad], "notes": list(self.notes)}
+
+
 def read_audit(codepipeline: Any, s3: Any, *, pipeline: str, sync: SyncIdentity,
-               since: datetime | None = None, workers: int = 8) -> list[AuditRecord]:
+               since: datetime | None = None, workers: int = 8, bucket: str | None = None,
+               cloudformation: Any = None, project: str | None = None,
+               steps_role: str | None = None) -> AuditReport:
     """Every execution of ``pipeline`` started at or after ``since`` (all of them without), newest first."""
-    summaries = [s for s in list_executions(codepipeline, pipeline, since)
-                 if since is None or _after(s.get("startTime"), since)]
-    if not summaries:
-        return []
-    by_execution: dict[str, list[dict]] = defaultdict(list)
-    for detail in action_details(codepipeline, pipeline):
-        by_execution[detail.get("pipelineExecutionId", "")].append(detail)
+    notes: list[str] = []
+    exists = True
+    if bucket is None:
+        bucket, exists = records_bucket(codepipeline, cloudformation, pipeline=pipeline, project=project)
+    if not exists:
+        notes.append(f"pipeline {pipeline} no longer exists: only its audit records are left")
+    records, bad = read_records(s3, bucket, pipeline, since, workers) if bucket else ({}, [])
+    if bucket is None:
+        notes.append("the source bucket is unknown: no audit records read")
+    summaries = [] if not exists else [
+        s for s in list_executions(codepipeline, pipeline, since)
+        if since is None or _after(s.get("startTime"), since)]
     heads: dict[tuple, tuple] = {}
 
-    def one(summary: dict[str, Any]) -> AuditRecord:
-        execution_id = summary["pipelineExecutionId"]
-        details = by_execution.get(execution_id, [])
-        execution = get_execution(codepipeline, pipeline, execution_id)
-        fallback = next((r.get("revisionId") for r in summary.get("sourceRevisions", [])
-                         if r.get("actionName") == naming.SOURCE_ACTION_NAME), None)
-        source = source_object(details, fallback)
+    def head(source: SourceObject) -> tuple[dict | None, str | None]:
         key = (source.bucket, source.key, source.version)
         if key not in heads:
             heads[key] = metadata_or_error(s3, source)
-        metadata, error = heads[key]
-        variables = {v["name"]: v.get("resolvedValue", "") for v in execution.get("variables", [])}
-        origin = assess(source=source, metadata=metadata, metadata_error=error, variables=variables,
+        return heads[key]
+
+    # A record wins, unless CodePipeline says the execution runs again (a retry after the record).
+    running = {s["pipelineExecutionId"] for s in summaries if s.get("status") in history.RUNNING}
+    missing = [s for s in summaries if s["pipelineExecutionId"] not in records
+               or s["pipelineExecutionId"] in running]
+    from_history = _from_history(codepipeline, pipeline, missing, sync, head, workers, steps_role)
+    from_records = [_from_record(key, body, sync, head) for execution, (key, body) in records.items()
+                    if execution not in running]
+    entries = [*from_records, *from_history]
+    epoch = datetime.min.replace(tzinfo=timezone.utc)
+    entries.sort(key=lambda r: (history.aware(r.started) or epoch, r.execution_id), reverse=True)
+    return AuditReport(pipeline, bucket, tuple(entries), tuple(sorted(bad, key=lambda b: b.key)),
+                       tuple(notes))
+
+
+# ---- where the records are ----
+
+def records_bucket(codepipeline: Any, cloudformation: Any, *, pipeline: str,
+                   project: str | None) -> tuple[str | None, bool]:
+    """(the source bucket, whether the pipeline exists): the bucket its Source action reads (GetPipeline),
+    else the bootstrap stack's SourceBucketName output."""
+    try:
+        with aws_call("codepipeline:GetPipeline", f"pipeline {pipeline}"):
+            declaration = codepipeline.get_pipeline(name=pipeline)["pipeline"]
+    except AccessDeniedError:
+        raise
+    except AwsError as exc:
+        cause = exc.__cause__
+        if not (isinstance(cause, ClientError) and error_code(cause) == "PipelineNotFoundException"):
+            raise
+        return _bootstrap_bucket(cloudformation, project), False
+    for stage in declaration.get("stages", []):
+        for action in stage.get("actions", []):
+            if (stage.get("name"), action.get("name")) == (naming.SOURCE_STAGE, naming.SOURCE_ACTION_NAME):
+                found = (action.get("configuration") or {}).get("S3Bucket")
+                if found:
+                    return found, True
+    return _bootstrap_bucket(cloudformation, project), True
+
+
+def _bootstrap_bucket(cloudformation: Any, project: str | None) -> str | None:
+    if cloudformation is None or project is None:
+        return None
+    stack = naming.bootstrap_stack_name(project)
+    with aws_call("cloudformation:DescribeStacks", f"stack {stack}"):
+        try:
+            stacks = cloudformation.describe_stacks(StackName=stack).get("Stacks", [])
+        except ClientError as exc:
+            if error_code(exc) == "ValidationError" and "does not exist" in str(exc):
+                return None
+            raise
+    outputs = stacks[0].get("Outputs", []) if stacks else []
+    return next((o.get("OutputValue") for o in outputs if o.get("OutputKey") == BOOTSTRAP_BUCKET_OUTPUT),
+                None)
+
+
+def list_record_keys(s3: Any, bucket: str, pipeline: str, since: datetime | None) -> list[str]:
+    """Every key under ``audit/<pipeline>/``; with ``since``, only those started at or after it.
+
+    The keys start with the start time (``20261112T000000Z-...``), so ``StartAfter`` the bare stamp of
+    ``since`` lists exactly the records started in that second or later ("StartAfter is where you want
+    Amazon S3 to start listing from. Amazon S3 starts listing after this specified key", API reference,
+    ListObjectsV2).
+    """
+    prefix = naming.audit_records_prefix(pipeline)
+    request: dict[str, Any] = {"Bucket": bucket, "Prefix": prefix}
+    if since is not None:
+        request["StartAfter"] = prefix + history.aware(since).astimezone(timezone.utc).strftime(record.STAMP)
+    keys: list[str] = []
+    with aws_call("s3:ListBucket", f"s3://{bucket}/{prefix}"):
+        for page in s3.get_paginator("list_objects_v2").paginate(**request):
+            keys.extend(item["Key"] for item in page.get("Contents", []))
+    return keys
+
+
+def read_records(s3: Any, bucket: str, pipeline: str, since: datetime | None,
+                 workers: int) -> tuple[dict[str, tuple[str, dict]], list[BadRecord]]:
+    """execution id -> (key, record) of its latest attempt, and the objects that are not readable records."""
+    keys = list_record_keys(s3, bucket, pipeline, since)
+
+    def one(key: str) -> tuple[str, dict | None, str | None]:
+        with aws_call("s3:GetObject", f"s3://{bucket}/{key}"):
+            try:
+                body = s3.get_object(Bucket=bucket, Key=key)["Body"].read()
+            except ClientError as exc:
+                if error_code(exc) in ("NoSuchKey", "404"):
+                    return key, None, "gone between the listing and the read"
+                raise
+        parsed, problem = parse_record(key, body, pipeline)
+        return key, parsed, problem
+
+    if workers <= 1 or len(keys) <= 1:
+        results = [one(key) for key in keys]
+    else:
+        with ThreadPoolExecutor(max_workers=workers) as pool:
+            results = list(pool.map(one, keys))
+    found: dict[str, tuple[str, dict]] = {}
+    bad: list[BadRecord] = []
+    for key, parsed, problem in results:
+        if parsed is None:
+            bad.append(BadRecord(key, problem or "unreadable"))
+            continue
+        execution = parsed["execution_id"]
+        attempt = int(parsed.get("attempt", 1))
+        if execution not in found or attempt > int(found[execution][1].get("attempt", 1)):
+            found[execution] = (key, parsed)
+    return found, bad
+
+
+def parse_record(key: str, body: bytes, pipeline: str) -> tuple[dict | None, str | None]:
+    """The record in ``body``, or None and what is wrong with it (in words that name the fix)."""
+    named = record.parse_key(key)
+    if named is None:
+        return None, ("not an audit record's name (<start>-<execution id>.json, review/record.py); "
+                      "changegate never writes such an object there")
+    try:
+        parsed = json.loads(body.decode("utf-8"))
+    except (UnicodeDecodeError, ValueError) as exc:
+        return None, f"not valid JSON ({exc})"
+    if not isinstance(parsed, dict):
+        return None, f"not a JSON object but {type(parsed).__name__}"
+    if parsed.get("schema") != record.SCHEMA:
+        return None, (f"schema {parsed.get('schema')!r}, this changegate reads schema {record.SCHEMA}: "
+                      "upgrade changegate to read it")
+    missing = [k for k in ("pipeline", "execution_id", "started", "outcome") if not parsed.get(k)]
+    if missing:
+        return None, f"lacks {', '.join(missing)}"
+    if parsed["pipeline"] != pipeline or parsed["execution_id"] != named[1]:
+        return None, (f"names pipeline {parsed['pipeline']!r} execution {parsed['execution_id']!r}, but its "
+                      f"key names pipeline {pipeline!r} execution {named[1]!r}")
+    try:
+        datetime.fromisoformat(parsed["started"])
+    except (TypeError, ValueError):
+        return None, f"started is not a time: {parsed['started']!r}"
+    attempt = parsed.get("attempt", 1)
+    if not isinstance(attempt, int) or isinstance(attempt, bool) or attempt < 1 or attempt != named[2]:
+        return None, f"attempt {attempt!r} is not the attempt its key names ({named[2]})"
+    return parsed, None
+
+
+# ---- one entry ----
+
+def _from_record(key: str, body: dict, sync: SyncIdentity, head) -> AuditRecord:
+    source_json = body.get("source") or {}
+    source = SourceObject(source_json.get("bucket"), source_json.get("key"), source_json.get("version"))
+    metadata, error = head(source)
+    trigger = body.get("trigger") or {}
+    variables = body.get("variables") or {
+        name: value for name, value in zip(naming.PIPELINE_VARIABLES, (
+            (body.get("commit") or {}).get(k) for k in ("id", "author", "subject")), strict=True)
+        if value is not None}
+    origin = assess(source=source, metadata=metadata, metadata_error=error, variables=variables,
+                    trigger={"triggerType": trigger.get("type"), "triggerDetail": trigger.get("detail")},
+                    sync=sync)
+    review = body.get("review") or {}
+    return AuditRecord(
+        pipeline=body["pipeline"], execution_id=body["execution_id"], status=body.get("status", ""),
+        started=_time(body.get("started")), ended=_time(body.get("ended")), outcome=body["outcome"],
+        outcome_detail=body.get("outcome_detail"), origin=origin, change_set=body.get("change_set"),
+        decisions=tuple(Decision(d.get("action", ""), d.get("verdict", ""), d.get("by"), _time(d.get("at")),
+                                 d.get("comment")) for d in body.get("approvals", [])),
+        review={k: v for k, v in ((REVIEW_SUMMARY, review.get("summary")), (REVIEW_RISK, review.get("risk")))
+                if v is not None},
+        source=FROM_RECORD, record_key=key, attempt=int(body.get("attempt", 1)))
+
+
+def _from_history(codepipeline: Any, pipeline: str, summaries: list[dict], sync: SyncIdentity, head,
+                  workers: int, steps_role: str | None) -> list[AuditRecord]:
+    if not summaries:
+        return []
+    by_execution: dict[str, list[dict]] = defaultdict(list)
+    if len(summaries) > PER_EXECUTION_LIMIT:
+        for detail in action_details(codepipeline, pipeline):
+            by_execution[detail.get("pipelineExecutionId", "")].append(detail)
+
+    def one(summary: dict[str, Any]) -> AuditRecord:
+        execution_id = summary["pipelineExecutionId"]
+        if len(summaries) > PER_EXECUTION_LIMIT:
+            details = by_execution.get(execution_id, [])
+        else:
+            details = action_details(codepipeline, pipeline, execution_id)
+        execution = get_execution(codepipeline, pipeline, execution_id)
+        bucket, key, version = history.source_of(details, history.summary_version(summary))
+        source = SourceObject(bucket, key, version)
+        metadata, error = head(source)
+        origin = assess(source=source, metadata=metadata, metadata_error=error,
+                        variables=history.variables_of(execution),
                         trigger=execution.get("trigger") or summary.get("trigger"), sync=sync)
         outcome, detail = outcome_of(summary, details)
         status = summary.get("status", "")
         return AuditRecord(
             pipeline=pipeline, execution_id=execution_id, status=status, started=summary.get("startTime"),
-            ended=None if status in ("InProgress", "Stopping") else summary.get("lastUpdateTime"),
+            ended=None if status in history.RUNNING else summary.get("lastUpdateTime"),
             outcome=outcome, outcome_detail=detail, origin=origin,
-            change_set=plan_action(details, execution_id), decisions=decisions_of(details),
-            review=review_of(details))
+            change_set=history.change_set_of(details, execution_id),
+            decisions=decisions_of(details, steps_role=steps_role), review=review_of(details))
 
     if workers <= 1:
-        records = [one(summary) for summary in summaries]
-    else:
-        with ThreadPoolExecutor(max_workers=workers) as pool:
-            records = list(pool.map(one, summaries))
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
-    return sorted(records, key=lambda r: _aware(r.started) or epoch, reverse=True)
+        return [one(summary) for summary in summaries]
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        return list(pool.map(one, summaries))
 
 
 def list_executions(codepipeline: Any, pipeline: str, since: datetime | None) -> Iterator[dict[str, Any]]:
@@ -141,99 +360,23 @@ def list_executions(codepipeline: Any, pipeline: str, since: datetime | None) ->
         for page in codepipeline.get_paginator("list_pipeline_executions").paginate(pipelineName=pipeline):
             summaries = page.get("pipelineExecutionSummaries", [])
             yield from summaries
-            times = [_aware(s.get("startTime")) for s in summaries]
+            times = [history.aware(s.get("startTime")) for s in summaries]
             if since is None or not times or None in times:
                 continue
             newest_first = all(a >= b for a, b in pairwise(times))
-            if newest_first and times[-1] < _aware(since):
+            if newest_first and times[-1] < history.aware(since):
                 return
 
 
-def decisions_of(details: list[dict]) -> tuple[Decision, ...]:
-    """The manual approval actions of one execution, in the order they ran."""
-    found = []
-    for detail in _ordered(details):
-        if detail.get("input", {}).get("actionTypeId", {}).get("category") != APPROVAL_CATEGORY:
-            continue
-        status, by = detail.get("status"), detail.get("updatedBy")
-        result = detail.get("output", {}).get("executionResult", {})
-        comment = result.get("externalExecutionSummary") or result.get("errorDetails", {}).get("message")
-        if status == "Succeeded":
-            verdict = "approved"
-        elif status == "Failed":
-            # a rejection is a person's PutApprovalResult; an approval that expired was nobody's
-            verdict = "rejected" if by else "failed"
-        elif status == "InProgress":
-            verdict, comment = "pending", None
-        else:
-            verdict = (status or "unknown").lower()
-        found.append(Decision(detail.get("actionName", ""), verdict, by,
-                              detail.get("lastUpdateTime") if verdict != "pending" else None, comment))
-    return tuple(found)
-
-
-def review_of(details: list[dict]) -> dict[str, str]:
-    for detail in details:
-        variables = detail.get("output", {}).get("outputVariables") or {}
-        if detail.get("stageName") == naming.CHANGE_STAGE and REVIEW_SUMMARY in variables:
-            return {k: variables[k] for k in (REVIEW_SUMMARY, REVIEW_RISK) if k in variables}
-    return {}
-
-
-def outcome_of(summary: dict[str, Any], details: list[dict]) -> tuple[str, str | None]:
-    """How an execution ended, in the words an auditor asks with, and the reason where there is one."""
-    status = summary.get("status", "")
-    details = _ordered(details)
-    change = [d for d in details if d.get("stageName") == naming.CHANGE_STAGE]
-    executed = any(d.get("actionName") == naming.EXECUTE_ACTION and d.get("status") == "Succeeded"
-                   for d in change)
-    if status == "InProgress":
-        running = [d for d in details if d.get("status") == "InProgress"]
-        where = f"{running[-1].get('stageName')}/{running[-1].get('actionName')}" if running else None
-        return "in progress", f"at {where}" if where else None
-    if status == "Succeeded":
-        if executed:
-            return "executed", None
-        if not change:
-            # the Change stage's entry condition skips a run the sync did not start (pipeline_state.py)
-            return "skipped", "the Change stage was skipped: the run was not started by the sync"
-        return "succeeded", "no ExecuteChangeSet action ran"
-    if status in ("Stopped", "Stopping"):
-        reason = (summary.get("stopTrigger") or {}).get("reason") or summary.get("statusSummary")
-        if reason and reason.startswith(NO_CHANGES_REASON):
-            return "no changes", reason
-        return "stopped" if status == "Stopped" else "stopping", reason
-    if status == "Failed":
-        rejected = [d for d in decisions_of(details) if d.verdict == "rejected"]
-        if rejected:
-            return "rejected", f"by {rejected[-1].by}"
-        failed = [d for d in details if d.get("status") == "Failed"]
-        if failed:
-            last = failed[-1]
-            result = last.get("output", {}).get("executionResult", {})
-            message = result.get("errorDetails", {}).get("message") or result.get("externalExecutionSummary")
-            where = f"at {last.get('stageName')}/{last.get('actionName')}"
-            return "failed", f"{where}: {message}" if message else where
-        return "failed", summary.get("statusSummary")
-    return status.lower() or "unknown", summary.get("statusSummary")
-
-
-def _aware(moment: datetime | None) -> datetime | None:
-    if moment is not None and moment.tzinfo is None:
-        return moment.replace(tzinfo=timezone.utc)
-    return moment
+def _time(value: Any) -> datetime | None:
+    if not isinstance(value, str):
+        return None
+    try:
+        return history.aware(datetime.fromisoformat(value))
+    except ValueError:
+        return None
 
 
 def _after(moment: datetime | None, since: datetime) -> bool:
-    moment = _aware(moment)
-    return moment is not None and moment >= _aware(since)
-
-
-def _iso(moment: datetime | None) -> str | None:
-    return moment.isoformat() if moment else None
-
-
-def _ordered(details: list[dict]) -> list[dict]:
-    """Action executions in the order they started (the API documents no order)."""
-    epoch = datetime.min.replace(tzinfo=timezone.utc)
-    return sorted(details, key=lambda d: _aware(d.get("startTime")) or epoch)
+    moment = history.aware(moment)
+    return moment is not None and moment >= history.aware(since)

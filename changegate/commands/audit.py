@@ -8,12 +8,21 @@ from pathlib import Path
 
 import click
 
-from changegate.audit import RETENTION_NOTE, REVIEW_RISK, REVIEW_SUMMARY, AuditRecord, read_audit
+from changegate.audit import (
+    FROM_RECORD,
+    RETENTION_NOTE,
+    REVIEW_RISK,
+    REVIEW_SUMMARY,
+    AuditRecord,
+    AuditReport,
+    read_audit,
+)
 from changegate.aws import aws_from_context, aws_options
 from changegate.options import format_option, root_option
 from changegate.origin import sync_identity
 from changegate.render import provenance_text, when
 from changegate.targets import resolve
+from generator import naming
 from generator.contract.config import load_config
 
 
@@ -40,32 +49,44 @@ def parse_since(value: str | None) -> datetime | None:
 def audit(ctx: click.Context, root: Path, stack: str, since: str | None, profile: str | None,
           region: str | None, output_format: str) -> int:
     """Every execution of STACK's pipeline, newest first: which commit (as the sync wrote it on the
-    object version), which object version, which change set, who approved or rejected it and when
-    (with the comment), and how it ended (executed, rejected, no changes, stopped, failed, skipped).
+    object version), which object version, which change set, the review, who approved or rejected it
+    and when (with the comment), and how it ended (executed, rejected, no changes, stopped, failed,
+    skipped, superseded).
 
-    CodePipeline keeps 12 months of execution history; older changes are in CloudTrail and in the
-    source bucket's object versions.
+    Read from the audit records the recorder writes beside the stack's archive (one per finished
+    execution, kept with the bucket), and from CodePipeline's history (12 months) for executions
+    without one: in progress, older than the recorder, or a recorder failure. Each entry says which.
     """
     moment = parse_since(since)
     config = load_config(root)
     target = resolve(config, root, stack)
     aws = aws_from_context(profile, region)
     obj = ctx.find_object(dict) or {}
-    records = read_audit(aws.client("codepipeline"), aws.client("s3"), pipeline=target.pipeline,
-                         sync=sync_identity(config.project, aws.account()), since=moment,
-                         workers=obj.get("workers", 8))
+    report = read_audit(aws.client("codepipeline"), aws.client("s3"), pipeline=target.pipeline,
+                        sync=sync_identity(config.project, aws.account()), since=moment,
+                        workers=obj.get("workers", 8), cloudformation=aws.client("cloudformation"),
+                        project=config.project,
+                        steps_role=naming.role_name(config.project, naming.STEPS_PURPOSE))
     if output_format == "json":
-        click.echo(json.dumps([r.to_json() for r in records], indent=2))
+        click.echo(json.dumps(report.to_json(), indent=2))
     else:
-        click.echo(as_text(target.pipeline, records, moment))
+        click.echo(as_text(report, moment))
     return 0
 
 
-def as_text(pipeline: str, records: list[AuditRecord], since: datetime | None) -> str:
+def as_text(report: AuditReport, since: datetime | None) -> str:
     scope = f" since {when(since)}" if since else ""
-    count = f"{len(records)} execution{'s' if len(records) != 1 else ''}"
-    blocks = [f"{pipeline}: {count}{scope}, newest first ({RETENTION_NOTE})"]
-    blocks += [record_text(r) for r in records]
+    records = sum(e.source == FROM_RECORD for e in report.entries)
+    count = f"{len(report.entries)} execution{'s' if len(report.entries) != 1 else ''}"
+    blocks = [f"{report.pipeline}: {count}{scope}, newest first ({records} from audit records; "
+              f"{RETENTION_NOTE})"]
+    blocks += [f"NOTE: {note}" for note in report.notes]
+    blocks += [record_text(r) for r in report.entries]
+    if report.bad:
+        lines = [f"UNREADABLE AUDIT RECORDS in s3://{report.bucket} ({len(report.bad)}): each is kept as it "
+                 "is; its execution is shown from CodePipeline's history when that still has it"]
+        lines += [f"  {bad.key}: {bad.problem}" for bad in report.bad]
+        blocks.append("\n".join(lines))
     return "\n\n".join(blocks)
 
 
@@ -75,12 +96,14 @@ def record_text(record: AuditRecord) -> str:
     by = f" by {origin.author}" if origin.author else ""
     subject = f": {origin.subject}" if origin.subject else ""
     source = origin.source
+    change_set = record.change_set
     rows = [("started", f"{when(record.started)}, ended {when(record.ended)}"),
             ("commit", f"{origin.commit or 'unknown'}{by}{subject}"),
             ("object", f"s3://{source.bucket}/{source.key} version {source.version}" if source.bucket
              else f"version {source.version or 'unknown'}"),
             ("origin", provenance_text(origin, version=False)),
-            ("change set", f"{record.change_set[1]} on stack {record.change_set[0]}" if record.change_set
+            ("change set", f"{change_set['name']} on stack {change_set['stack']}"
+             + (f" ({change_set['id']})" if change_set.get("id") else "") if change_set
              else "none (no CreateChangeSet ran)")]
     if record.review:
         risk, summary = record.review.get(REVIEW_RISK), record.review.get(REVIEW_SUMMARY)
@@ -93,6 +116,7 @@ def record_text(record: AuditRecord) -> str:
     if not record.decisions:
         rows.append(("approval", "none"))
     rows.append(("outcome", outcome))
+    rows.append(("from", record.source + (f" {record.record_key}" if record.record_key else "")))
     width = max(len(label) for label, _ in rows)
     lines = [f"Execution {record.execution_id}  {record.outcome.upper()}"]
     lines += [f"  {label.ljust(width)}  {value}" for label, value in rows]

@@ -2,8 +2,11 @@
 
 CodePipeline through Stubber in botocore's shapes (moto has no ListActionExecutions and its
 executions "succeed" instantly), the source bucket through moto S3: each execution's object version
-is a real version with the metadata the sync wrote (or none). Every page of ListPipelineExecutions
-and ListActionExecutions is read; Stubber fails the test on any call not listed here, in this order.
+is a real version with the metadata the sync wrote (or none), and the audit records are real objects
+the recorder's own code (review/record.py build_record, write_record) wrote there from the same
+CodePipeline answers. Stubber fails the test on any call not listed here, in this order: GetPipeline
+(where the records are), every page of ListPipelineExecutions, then, for each execution without a
+record only, ListActionExecutions and GetPipelineExecution.
 """
 
 from __future__ import annotations
@@ -11,7 +14,9 @@ from __future__ import annotations
 import json
 from datetime import timedelta
 
+import boto3
 import pytest
+from botocore.stub import Stubber
 from cg_stubs import (
     ACCOUNT,
     ARTIFACT_BUCKET,
@@ -32,6 +37,7 @@ from generator.naming import (
     SOURCE_ACTION_NAME,
     SOURCE_STAGE,
 )
+from review import record
 
 PIPELINE = STACK = "acme-network"
 KEY = "stacks/network.zip"
@@ -129,8 +135,10 @@ def by_sync(stubs, n):
     return put(stubs, {"changegate-sha256": EMPTY_ZIP_SHA256, "changegate-commit": commit_of(n)})
 
 
-def stub_history(stubs, *, since_page_only=False):
-    """Nine executions, newest first: one of every way a change ends, and two nobody should trust."""
+def stub_history(stubs, *, since_page_only=False, before=None):
+    """Nine executions, newest first: one of every way a change ends, and two nobody should trust.
+
+    ``before`` stubs what the audit calls before ListPipelineExecutions (GetPipeline)."""
     v = {n: by_sync(stubs, n) for n in (5, 6, 7, 8, 9, 10, 11, 12)}
     v[4] = put(stubs, {"uploaded-by": "console"})  # an object the sync did not write
     manual = {"triggerType": "StartPipelineExecution", "triggerDetail": MALLORY}
@@ -162,6 +170,8 @@ def stub_history(stubs, *, since_page_only=False):
             execute(5)],
         4: [source(4, v[4]), plan(4, status="Failed")],
     }
+    if before is not None:
+        before(stubs)
     stubs.cp.add_response("list_pipeline_executions",
                           {"pipelineExecutionSummaries": summaries[:5], "nextToken": "page-2"},
                           {"pipelineName": PIPELINE})
@@ -172,27 +182,79 @@ def stub_history(stubs, *, since_page_only=False):
     return v, summaries, details
 
 
+def number(summary) -> int:
+    return int(summary["pipelineExecutionId"][:8], 16)
+
+
+def get_execution(s):
+    n = number(s)
+    commit = FORGED if n == 5 else ("unknown" if n == 6 else commit_of(n))
+    response = execution(PIPELINE, n, commit=commit, trigger=s["trigger"])
+    response["pipelineExecution"]["status"] = s["status"]
+    return response
+
+
+def stub_pipeline(stubs):
+    """GetPipeline: the audit finds the source bucket (and so the records) where the Source action reads."""
+    stubs.cp.add_response("get_pipeline", {"pipeline": {
+        "name": PIPELINE, "roleArn": f"arn:aws:iam::{ACCOUNT}:role/acme-changegate-pipeline", "version": 3,
+        "pipelineType": "V2", "executionMode": "QUEUED",
+        "artifactStore": {"type": "S3", "location": ARTIFACT_BUCKET},
+        "stages": [{"name": SOURCE_STAGE, "actions": [{
+            "name": SOURCE_ACTION_NAME, "runOrder": 1,
+            "actionTypeId": {"category": "Source", "owner": "AWS", "provider": "S3", "version": "1"},
+            "configuration": {"S3Bucket": SOURCE_BUCKET, "S3ObjectKey": KEY, "PollForSourceChanges": "false"},
+            "outputArtifacts": [{"name": "SourceArtifact"}]}]},
+            {"name": CHANGE_STAGE, "actions": [{
+                "name": PLAN_ACTION, "runOrder": 1,
+                "actionTypeId": {"category": "Deploy", "owner": "AWS", "provider": "CloudFormation",
+                                 "version": "1"},
+                "configuration": {"ActionMode": "CHANGE_SET_REPLACE", "StackName": STACK},
+                "inputArtifacts": [{"name": "SourceArtifact"}]}]}]}},
+        {"name": PIPELINE})
+
+
 def stub_actions_and_executions(stubs, summaries, details):
-    every = [d for s in summaries for d in details[int(s["pipelineExecutionId"][:8], 16)]]
-    stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": every[:12], "nextToken": "a2"},
-                          {"pipelineName": PIPELINE})
-    stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": every[12:]},
-                          {"pipelineName": PIPELINE, "nextToken": "a2"})
+    """What the audit reads for each execution without a record: its action executions, then itself."""
     for s in summaries:
-        n = int(s["pipelineExecutionId"][:8], 16)
-        commit = FORGED if n == 5 else ("unknown" if n == 6 else commit_of(n))
-        response = execution(PIPELINE, n, commit=commit, trigger=s["trigger"])
-        stubs.cp.add_response("get_pipeline_execution", response,
+        n = number(s)
+        stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": details[n]},
+                              {"pipelineName": PIPELINE, "filter": {"pipelineExecutionId": uuid_for(n)}})
+        stubs.cp.add_response("get_pipeline_execution", get_execution(s),
                               {"pipelineName": PIPELINE, "pipelineExecutionId": uuid_for(n)})
 
 
-def audit_json(stubs, repo, run, *args):
-    v, summaries, details = stub_history(stubs)
-    stub_actions_and_executions(stubs, summaries, details)
+def write_records(stubs, summaries, details, numbers):
+    """The recorder's code writes the records of these executions, from the same CodePipeline answers."""
+    recorder = boto3.client("codepipeline", region_name="us-east-1")
+    by_number = {number(s): s for s in summaries}
+    with Stubber(recorder) as stubber:
+        for n in numbers:
+            s = by_number[n]
+            stubber.add_response("get_pipeline_execution", get_execution(s),
+                                 {"pipelineName": PIPELINE, "pipelineExecutionId": uuid_for(n)})
+            stubber.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": summaries},
+                                 {"pipelineName": PIPELINE, "maxResults": 100})
+            stubber.add_response("list_action_executions", {"actionExecutionDetails": details[n]},
+                                 {"pipelineName": PIPELINE, "filter": {"pipelineExecutionId": uuid_for(n)}})
+            built = record.build_record(recorder, pipeline=PIPELINE, execution_id=uuid_for(n),
+                                        steps_role="acme-changegate-steps", now=NOW)
+            record.write_record(stubs.s3, bucket=SOURCE_BUCKET, record=built)
+        stubber.assert_no_pending_responses()
+
+
+def run_json(stubs, repo, run, *args):
     result = run(["audit", "network", "--root", str(repo), "--format", "json", *args], aws=stubs.aws)
     stubs.verify()
     assert result.exit_code == 0, result.error
-    return v, {r["execution_id"]: r for r in json.loads(result.stdout)}
+    return json.loads(result.stdout)
+
+
+def audit_json(stubs, repo, run, *args):
+    v, summaries, details = stub_history(stubs, before=stub_pipeline)
+    stub_actions_and_executions(stubs, summaries, details)
+    report = run_json(stubs, repo, run, *args)
+    return v, {r["execution_id"]: r for r in report["executions"]}
 
 
 def test_audit_answers_which_commit_version_change_set_and_who_approved_when(stubs, repo, run):
@@ -202,7 +264,8 @@ def test_audit_answers_which_commit_version_change_set_and_who_approved_when(stu
     assert done["outcome"] == "executed" and done["trusted"] is True
     assert done["commit"] == commit_of(11) and done["origin"]["provenance"]["commit"] == "object metadata"
     assert done["object"] == {"bucket": SOURCE_BUCKET, "key": KEY, "version": v[11]}
-    assert done["change_set"] == {"stack": STACK, "name": f"acme-{uuid_for(11)}"}
+    assert done["change_set"] == {"stack": STACK, "name": f"acme-{uuid_for(11)}", "id": None}
+    assert (done["source"], done["record_key"]) == ("pipeline history, no audit record", None)
     assert done["decisions"] == [{"action": APPROVE_ACTION, "verdict": "approved", "by": ALICE,
                                   "at": (started(11) + timedelta(minutes=4)).isoformat(),
                                   "comment": "CIDR change agreed in CHG-42"}]
@@ -251,14 +314,14 @@ def test_audit_flags_runs_the_sync_did_not_start_and_never_shows_forged_commits_
 
 
 def test_audit_text_one_block_per_execution(stubs, repo, run):
-    v, summaries, details = stub_history(stubs)
+    v, summaries, details = stub_history(stubs, before=stub_pipeline)
     stub_actions_and_executions(stubs, summaries, details)
     result = run(["audit", "acme-network", "--root", str(repo)], aws=stubs.aws)
     stubs.verify()
     assert result.exit_code == 0, result.error
     blocks = result.stdout.strip().split("\n\n")
-    assert blocks[0] == ("acme-network: 9 executions, newest first (CodePipeline keeps 12 months of "
-                         "execution history)")
+    assert blocks[0] == ("acme-network: 9 executions, newest first (0 from audit records; CodePipeline keeps "
+                         "12 months of execution history; audit records are kept with the bucket)")
     assert len(blocks) == 10
     executed = blocks[2].splitlines()
     assert executed[0] == f"Execution {uuid_for(11)}  EXECUTED"
@@ -274,6 +337,7 @@ def test_audit_text_one_block_per_execution(stubs, repo, run):
         f"  approve     approved by {ALICE} at "
         f"{(started(11) + timedelta(minutes=4)).strftime('%Y-%m-%d %H:%MZ')}: CIDR change agreed in CHG-42",
         "  outcome     executed",
+        "  from        pipeline history, no audit record",
     ]
     rollback = blocks[8].splitlines()
     assert rollback[0] == f"Execution {uuid_for(5)}  EXECUTED"
@@ -283,23 +347,156 @@ def test_audit_text_one_block_per_execution(stubs, repo, run):
 
 def test_since_stops_reading_pages_before_it(stubs, repo, run):
     """--since 2026-11-12: the first page reaches back past it, so the second page is never asked for."""
-    _, summaries, details = stub_history(stubs, since_page_only=True)
+    _, summaries, details = stub_history(stubs, since_page_only=True, before=stub_pipeline)
     kept = [s for s in summaries if s["startTime"] >= parse_since("2026-11-12")]
     assert [int(s["pipelineExecutionId"][:8], 16) for s in kept] == [12, 11, 10]
     stub_actions_and_executions(stubs, kept, details)
-    result = run(["audit", "network", "--root", str(repo), "--since", "2026-11-12", "--format", "json"],
-                 aws=stubs.aws)
-    stubs.verify()
-    assert result.exit_code == 0, result.error
-    assert [r["execution_id"] for r in json.loads(result.stdout)] == [uuid_for(n) for n in (12, 11, 10)]
+    report = run_json(stubs, repo, run, "--since", "2026-11-12")
+    assert [r["execution_id"] for r in report["executions"]] == [uuid_for(n) for n in (12, 11, 10)]
 
 
 def test_no_history_and_a_bad_date(stubs, repo, run):
+    stub_pipeline(stubs)
     stubs.cp.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": []},
                           {"pipelineName": PIPELINE})
     result = run(["audit", "network", "--root", str(repo)], aws=stubs.aws)
     stubs.verify()
-    assert result.stdout.strip() == ("acme-network: 0 executions, newest first (CodePipeline keeps 12 months "
-                                     "of execution history)")
+    assert result.stdout.strip() == ("acme-network: 0 executions, newest first (0 from audit records; "
+                                     "CodePipeline keeps 12 months of execution history; audit records are "
+                                     "kept with the bucket)")
     with pytest.raises(Exception, match="is not a date: write 2026-11-01 or 2026-11-01T09:00Z"):
         run(["audit", "network", "--root", str(repo), "--since", "last week"], aws=stubs.aws)
+
+
+# ---- the audit records ----
+
+def test_an_execution_reads_the_same_from_its_record_as_from_the_history(stubs, repo, run) -> None:
+    """The recorder and the audit share review/history.py: the record of an execution says what the
+    history says, and with a record the audit asks CodePipeline nothing about that execution."""
+    _, summaries, details = stub_history(stubs, before=stub_pipeline)
+    stub_actions_and_executions(stubs, summaries, details)
+    from_history = {r["execution_id"]: r for r in run_json(stubs, repo, run)["executions"]}
+    finished = list(range(4, 12))
+    write_records(stubs, summaries, details, finished)
+    stub_pipeline(stubs)
+    stubs.cp.add_response("list_pipeline_executions",
+                          {"pipelineExecutionSummaries": summaries[:5], "nextToken": "page-2"},
+                          {"pipelineName": PIPELINE})
+    stubs.cp.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": summaries[5:]},
+                          {"pipelineName": PIPELINE, "nextToken": "page-2"})
+    stub_actions_and_executions(stubs, [s for s in summaries if number(s) == 12], details)  # in progress
+    report = run_json(stubs, repo, run)
+    from_records = {r["execution_id"]: r for r in report["executions"]}
+    assert list(from_records) == list(from_history)
+    for n in finished:
+        entry = from_records[uuid_for(n)]
+        assert entry["source"] == "audit record" and entry["record_key"] == (
+            f"audit/{PIPELINE}/{started(n):%Y%m%dT%H%M%SZ}-{uuid_for(n)}.json")
+        same = {k: v for k, v in entry.items() if k not in ("source", "record_key", "attempt")}
+        assert same == {k: v for k, v in from_history[uuid_for(n)].items()
+                        if k not in ("source", "record_key", "attempt")}, n
+    assert from_records[uuid_for(12)]["source"] == "pipeline history, no audit record"
+    assert report["unreadable_records"] == [] and report["bucket"] == SOURCE_BUCKET
+
+
+def stub_pipeline_gone(stubs) -> None:
+    """The stack's folder and pipeline were removed: the bootstrap stack still names the bucket."""
+    stubs.cp.add_client_error("get_pipeline", service_error_code="PipelineNotFoundException",
+                              service_message=f"Account '{ACCOUNT}' does not have a pipeline with name "
+                                              f"'{PIPELINE}'", http_status_code=400,
+                              expected_params={"name": PIPELINE})
+    stubs.cfn.add_response("describe_stacks", {"Stacks": [{
+        "StackName": "acme-pipelines", "CreationTime": NOW - timedelta(days=400),
+        "StackStatus": "UPDATE_COMPLETE",
+        "Outputs": [{"OutputKey": "SourceBucketName", "OutputValue": SOURCE_BUCKET}]}]},
+        {"StackName": "acme-pipelines"})
+
+
+def records_only(stubs):
+    """Records written for every finished execution of the history (the recorder ran all along)."""
+    v, summaries, details = stub_history(stubs)
+    stubs.cp.deactivate()  # stub_history queued ListPipelineExecutions pages on the operator's client:
+    stubs.cp = Stubber(stubs.codepipeline)  # a pipeline that is gone has no history: start afresh
+    stubs.cp.activate()
+    write_records(stubs, summaries, details, range(4, 12))
+    return v, summaries, details
+
+
+def test_the_records_outlive_the_pipeline_and_its_history(stubs, repo, run) -> None:
+    records_only(stubs)
+    stub_pipeline_gone(stubs)
+    report = run_json(stubs, repo, run)
+    assert report["notes"] == [f"pipeline {PIPELINE} no longer exists: only its audit records are left"]
+    entries = {int(r["execution_id"][:8], 16): r for r in report["executions"]}
+    assert list(entries) == [11, 10, 9, 8, 7, 6, 5, 4]
+    done = entries[11]
+    assert (done["outcome"], done["commit"], done["trusted"]) == ("executed", commit_of(11), True)
+    assert done["decisions"][0]["by"] == ALICE and done["review"]["RiskTier"] == "high"
+    assert entries[5]["trusted"] is False  # the origin checks still run on a record
+    assert entries[10]["outcome"] == "rejected" and entries[9]["outcome"] == "no changes"
+
+
+def test_since_lists_records_from_that_moment_on(stubs, repo, run) -> None:
+    records_only(stubs)
+    stub_pipeline_gone(stubs)
+    report = run_json(stubs, repo, run, "--since", "2026-11-12T12:00Z")  # execution 10 started then
+    assert [int(r["execution_id"][:8], 16) for r in report["executions"]] == [11, 10]
+
+
+def test_a_record_that_is_not_one_is_named_with_what_is_wrong(stubs, repo, run) -> None:
+    records_only(stubs)
+    prefix = f"audit/{PIPELINE}/"
+    good = json.loads(stubs.s3.get_object(
+        Bucket=SOURCE_BUCKET, Key=f"{prefix}{started(11):%Y%m%dT%H%M%SZ}-{uuid_for(11)}.json")["Body"].read())
+    bad = {
+        f"{prefix}20261101T000000Z-{uuid_for(30)}.json": b"{not json",
+        f"{prefix}20261101T000001Z-{uuid_for(31)}.json": json.dumps({**good, "schema": 2}).encode(),
+        f"{prefix}20261101T000002Z-{uuid_for(32)}.json": json.dumps(good).encode(),  # another execution's
+        f"{prefix}notes.txt": b"hello",
+    }
+    for key, body in bad.items():
+        stubs.s3.put_object(Bucket=SOURCE_BUCKET, Key=key, Body=body)
+    stub_pipeline_gone(stubs)
+    report = run_json(stubs, repo, run)
+    problems = {b["record_key"].removeprefix(prefix): b["problem"] for b in report["unreadable_records"]}
+    assert problems[f"20261101T000000Z-{uuid_for(30)}.json"].startswith("not valid JSON")
+    assert problems[f"20261101T000001Z-{uuid_for(31)}.json"] == (
+        "schema 2, this changegate reads schema 1: upgrade changegate to read it")
+    assert problems[f"20261101T000002Z-{uuid_for(32)}.json"] == (
+        f"names pipeline '{PIPELINE}' execution '{uuid_for(11)}', but its key names pipeline '{PIPELINE}' "
+        f"execution '{uuid_for(32)}'")
+    assert problems["notes.txt"].startswith("not an audit record's name")
+    assert len(report["executions"]) == 8  # the readable ones are all there
+    stub_pipeline_gone(stubs)
+    text = run(["audit", "network", "--root", str(repo)], aws=stubs.aws)
+    assert text.exit_code == 0
+    block = text.stdout.strip().split("\n\n")[-1].splitlines()
+    assert block[0] == (f"UNREADABLE AUDIT RECORDS in s3://{SOURCE_BUCKET} (4): each is kept as it is; its "
+                        "execution is shown from CodePipeline's history when that still has it")
+    assert f"  {prefix}notes.txt: not an audit record's name" in "\n".join(block)
+
+
+def test_the_latest_attempt_of_a_retried_execution_and_a_running_retry(stubs, repo, run) -> None:
+    """A failed execution retried (RetryStageExecution) ends again: its second record wins; while the
+    retry runs, CodePipeline's history (in progress) wins over the first record."""
+    _, summaries, details = records_only(stubs)
+    first_key = f"audit/{PIPELINE}/{started(7):%Y%m%dT%H%M%SZ}-{uuid_for(7)}.json"
+    first = json.loads(stubs.s3.get_object(Bucket=SOURCE_BUCKET, Key=first_key)["Body"].read())
+    retried = {**first, "attempt": 2, "outcome": "executed", "outcome_detail": None, "status": "Succeeded"}
+    key = record.write_record(stubs.s3, bucket=SOURCE_BUCKET, record=retried)
+    assert key.endswith(f"{uuid_for(7)}.attempt2.json")
+    stub_pipeline_gone(stubs)
+    entries = {int(r["execution_id"][:8], 16): r for r in run_json(stubs, repo, run)["executions"]}
+    assert (entries[7]["outcome"], entries[7]["attempt"], entries[7]["record_key"]) == ("executed", 2, key)
+    # the retry of execution 7 runs again: history says so, and is shown instead of the records
+    stub_pipeline(stubs)
+    running = [s for s in summaries if number(s) != 7]
+    again = {k: v for k, v in summaries[5].items() if k != "lastUpdateTime"}
+    assert number(again) == 7
+    running.insert(5, {**again, "status": "InProgress"})
+    stubs.cp.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": running},
+                          {"pipelineName": PIPELINE})
+    stub_actions_and_executions(stubs, [s for s in running if number(s) in (12, 7)], details)
+    entries = {int(r["execution_id"][:8], 16): r for r in run_json(stubs, repo, run)["executions"]}
+    assert entries[7]["source"] == "pipeline history, no audit record"
+    assert entries[7]["outcome"] == "in progress" and entries[11]["source"] == "audit record"
