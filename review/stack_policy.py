@@ -1,7 +1,7 @@
 """Apply the owner's stack policy around ExecuteChangeSet, and prove that it applied (F6).
 
 The stack pipelines' Change stage invokes :func:`handler` as two CodePipeline Lambda actions
-(generator/function.py): ``ApplyStackPolicy`` before ExecuteChangeSet (phase ``before``) and
+(generator/bootstrap/function.py): ``ApplyStackPolicy`` before ExecuteChangeSet (phase ``before``) and
 ``VerifyStackPolicy`` after it (phase ``after``). The policy is the ``StackPolicy`` of the stack
 archive's ``config.json`` (the sync writes it from ``pipelines/policies``, which only owners change):
 ``CreateChangeSet`` has no stack-policy parameter, and nothing documents that CodePipeline applies
@@ -207,7 +207,7 @@ def _artifact_client(credentials: dict[str, str]) -> Any:
 
 
 def handler(event: dict[str, Any], context: Any) -> None:
-    """The Lambda entry point (generator/function.py HANDLER)."""
+    """The Lambda entry point (generator/bootstrap/function.py HANDLER)."""
     import boto3
 
     run(event, codepipeline=boto3.client("codepipeline"), cloudformation=boto3.client("cloudformation"),
