@@ -58,6 +58,7 @@ TOPIC_ARN = f"arn:aws:sns:{REGION}:{ACCOUNT}:acme-changegate-approvals"
 NO_CHANGES_REASON = ("The submitted information didn't contain changes. Submit different information "
                      "to create a change set.")
 NO_CHANGES = None  # a recording: CloudFormation found nothing to change
+MAX_CONFIGURATION_VALUE = 1000
 VARIABLE = re.compile(r"#\{([A-Za-z0-9_-]+)\.([A-Za-z0-9_-]+)\}")
 
 
@@ -436,9 +437,11 @@ class RecordedCloudFormation:
 
     - DescribeChangeSet: moto answers (the change set must exist there: name, id, stack, creation time,
       parameters, status); its ``Changes`` become the recording bound to that change set, and a
-      "no changes" recording becomes CloudFormation's FAILED/UNAVAILABLE answer. moto's own verdict on
-      whether anything changed must agree with the recording, or the test fails (a recording that
-      does not describe the edit the test made would prove nothing).
+      "no changes" recording becomes CloudFormation's FAILED/UNAVAILABLE answer. moto's own diff must
+      agree with the recording, or the test fails (a recording that does not describe the edit the
+      test made would prove nothing): the same "no changes" verdict, the same resources with the same
+      actions. moto 5.2's diff has nothing else (measured: a tag edit and a replacing rename both
+      come back as a bare ``Modify`` without Replacement, Scope, Details or PolicyAction).
     - DescribeStacks: moto never sets LastUpdatedTime (measured: None after ExecuteChangeSet and
       UpdateStack); CloudFormation does on every update, and the stale guard compares it. The time
       of each successful ExecuteChangeSet/UpdateStack through this client is added.
@@ -491,6 +494,13 @@ class RecordedCloudFormation:
         assert moto_empty == (recorded is NO_CHANGES), (
             f"the recording ({'no changes' if recorded is NO_CHANGES else 'changes'}) does not match the "
             f"edit: moto {'finds no' if moto_empty else 'finds'} changes in the template and parameters")
+        if recorded is not NO_CHANGES:
+            # moto names the changed resources and actions (nothing more): the recording must agree
+            seen = sorted((c["ResourceChange"]["LogicalResourceId"], c["ResourceChange"]["Action"])
+                          for c in parsed.get("Changes", []))
+            claimed = sorted((c["ResourceChange"]["LogicalResourceId"], c["ResourceChange"]["Action"])
+                             for c in recorded)
+            assert seen == claimed, f"the recording describes {claimed}, moto finds {seen}"
         parsed.pop("NextToken", None)
         if recorded is NO_CHANGES:
             parsed.update(Status="FAILED", ExecutionStatus="UNAVAILABLE", StatusReason=NO_CHANGES_REASON,
@@ -574,7 +584,6 @@ class StackPipeline:
         self.s3 = s3
         self.clock = clock
         self.artifacts: dict[str, dict[str, dict]] = {}  # execution -> artifact name -> s3location
-        self.function_calls: list[str] = []  # the steps function's invocations, by action name
 
     # -- variables --
 
@@ -635,6 +644,10 @@ class StackPipeline:
     def _start(self, stage: str, action: dict, execution: PipelineExecution) -> ActionRun:
         configuration = {k: str(v) for k, v in action.get("Configuration", {}).items()}
         resolved = {k: self.resolve_text(v, execution) for k, v in configuration.items()}
+        # an action configuration value: "Maximum length of 1000" (API reference, ActionDeclaration);
+        # whether CodePipeline counts before or after variables resolve is not documented: after, here
+        too_long = {k: len(v) for k, v in resolved.items() if not 1 <= len(v) <= MAX_CONFIGURATION_VALUE}
+        assert not too_long, f"{action['Name']}: resolved configuration values out of bounds: {too_long}"
         now = self.clock.tick()
         run = ActionRun(execution_id=execution.id, stage=stage, action=action["Name"],
                         type_id=dict(action["ActionTypeId"]), configuration=configuration, resolved=resolved,
@@ -748,7 +761,11 @@ class StackPipeline:
             existing = self.cfn.moto.list_change_sets(StackName=stack)["Summaries"]
             if any(c["ChangeSetName"] == name for c in existing):
                 self.cfn.client.delete_change_set(StackName=stack, ChangeSetName=name)
-        # The template goes by TemplateURL, an object in the artifact bucket (templates up to 1 MB).
+        # The template goes by TemplateURL, an object in the artifact bucket (templates up to 1 MB). Also
+        # because moto 5.2 refuses a TemplateBody identical to the stack's, with the same parameters
+        # (ValidationError "No updates are to be performed.", measured), where CloudFormation creates the
+        # change set and marks it FAILED "didn't contain changes" (review-step facts §1); by TemplateURL,
+        # moto answers as CloudFormation does.
         key = f"{self.name[:20]}/{execution.id}/template.yaml"
         self.s3.put_object(Bucket=ARTIFACT_BUCKET, Key=key, Body=template.encode("utf-8"))
         request: dict[str, Any] = {
@@ -800,7 +817,6 @@ class StackPipeline:
             data["continuationToken"] = run.continuation
         event = {"CodePipeline.job": {"id": job_id, "accountId": ACCOUNT, "data": data}}
         run.invocations += 1
-        self.function_calls.append(action["Name"])
         steps.run(event, codepipeline=self.codepipeline.client(FUNCTION_ARN), cloudformation=self.cfn.client,
                   artifact_s3=lambda credentials: self.s3, now=self.clock.now)
         assert job_id not in self.codepipeline.jobs, f"{action['Name']}: the function reported no result"

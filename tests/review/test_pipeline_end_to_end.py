@@ -31,14 +31,16 @@ What is stood in for, and why:
   botocore's Stubber: every request is checked against botocore's input shape and every answer
   against the output shape (GetPipelineExecution, ListActionExecutions and ListPipelineExecutions
   included: ``changegate audit`` reads those afterwards). A call the fake does not serve fails.
-- DescribeChangeSet's CONTENT: moto's change sets cannot diff (no Replacement, no Details, no
-  PolicyAction; a tag-only edit comes back as a plain Modify), so what the review reads is
-  CloudFormation's recorded answer in botocore's real shape (tests/review/changesets.py builders),
-  injected for DescribeChangeSet only (a botocore ``after-call`` handler on the moto client replaces
-  ``Changes``; an empty change set gets CloudFormation's FAILED "didn't contain changes" answer).
-  moto still answers the rest (the change set must exist there), and its own verdict on whether the
-  template and parameters changed must agree with the recording. Stack state, change set existence,
-  ExecuteChangeSet, DescribeStacks and Get/SetStackPolicy go to moto.
+- DescribeChangeSet's CONTENT: moto's change sets cannot say what a change does (measured on moto
+  5.2: the tag edit and the database rename below both come back as a bare ``Modify``, without
+  Replacement, Scope, Details or PolicyAction), so what the review reads is CloudFormation's recorded
+  answer in botocore's real shape (tests/review/changesets.py builders), injected for
+  DescribeChangeSet only: a botocore ``after-call`` handler on the moto client replaces ``Changes``
+  (an empty change set gets CloudFormation's FAILED "didn't contain changes" answer) and checks the
+  result against botocore's output shape. moto still answers the rest (the change set must exist
+  there), and its own diff must agree with the recording (the same "no changes" verdict, the same
+  resources and actions). Stack state, change set existence, ExecuteChangeSet, DescribeStacks and
+  Get/SetStackPolicy go to moto.
 - DescribeStacks' LastUpdatedTime: moto never sets it (measured: None after ExecuteChangeSet and
   UpdateStack); CloudFormation does, and the stale guard compares it: the moto client adds it.
 - The clock: CodePipeline's timestamps and the ``now`` every steps.run call is given are the test's
@@ -87,6 +89,7 @@ from changegate.aws import Aws
 from changegate.cli import cli
 from generator import naming
 from generator.bootstrap.function import HANDLER
+from generator.bootstrap.pipeline import MAX_CUSTOM_DATA
 from generator.bootstrap.template import render_template
 from generator.errors import ChangegateError
 from review import record
@@ -392,7 +395,8 @@ def test_a_database_replacement_needs_two_people_and_executes_only_inside_its_wi
     assert review.updated <= world.run_of(execution, APPROVE).started
     # two people, each on their own approval, both asked with the review's line; the waiver approved nothing
     for action in (APPROVE, SECOND):
-        assert review.variables["Summary"] in world.run_of(execution, action).resolved["CustomData"]
+        custom_data = world.run_of(execution, action).resolved["CustomData"]
+        assert review.variables["Summary"] in custom_data and len(custom_data) <= MAX_CUSTOM_DATA
     assert [(r.action, r.updated_by) for r in world.codepipeline.runs(execution)
             if r.type_id["Category"] == "Approval"] == [(APPROVE, ADA), (SECOND, BOB)]
     assert [who for who, _ in world.codepipeline.calls_of("PutApprovalResult")] == [ADA, BOB]
