@@ -148,6 +148,13 @@ def _audit_records(bucket: Bucket, recorder_role_arn) -> list[Statement]:
                   Condition=Condition(ArnEquals("aws:PrincipalArn", recorder_role_arn))),
         Statement(Sid="AuditRecordsAreKept", Effect=Deny, Principal=Principal("*"),
                   Action=[S3Action(a) for a in OBJECT_WRITE_ACTIONS if a != "PutObject"], Resource=[records]),
+        # Written once, never overwritten, not even by the recorder: "You can use the condition keys
+        # s3:if-match or s3:if-none-match ... to enforce conditional writes for object uploads"
+        # (S3 user guide, conditional-writes-enforce). A PutObject without If-None-Match is refused
+        # (so are multipart uploads and copies, which the recorder never makes).
+        Statement(Sid="AuditRecordsAreWrittenOnce", Effect=Deny, Principal=Principal("*"),
+                  Action=[S3Action("PutObject")], Resource=[records],
+                  Condition=Condition(Null("s3:if-none-match", "true"))),
     ]
 
 

@@ -220,7 +220,7 @@ def test_source_bucket_policy_denies_writes_by_anyone_but_the_sync_and_the_recor
     # audit/, the recorder nothing else, and nobody deletes a record
     sids = {s["Sid"] for s in statements}
     assert {"OnlyTheRecorderWritesAuditRecords", "TheRecorderWritesOnlyAuditRecords",
-            "AuditRecordsAreKept"} <= sids
+            "AuditRecordsAreKept", "AuditRecordsAreWrittenOnce"} <= sids
     tls = next(s for s in statements if s["Sid"] == "DenyInsecureTransport")
     # the string form Control Tower's CT.S3.PR.8 recognises (generator/bootstrap/buckets.py)
     assert tls["Condition"] == {"Bool": {"aws:SecureTransport": "false"}}

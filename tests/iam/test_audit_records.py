@@ -30,8 +30,9 @@ def _archive(s: Setup) -> str:
 
 
 def _headers(s: Setup) -> dict[str, str]:
-    """What review/record.py write_record sends: SSE-KMS with the key's ARN (no bucket key)."""
-    return {SSE_HEADER: "aws:kms", KEY_HEADER: s.key}
+    """What review/record.py write_record sends: SSE-KMS with the key's ARN (no bucket key), and
+    If-None-Match: * (the condition key s3:if-none-match)."""
+    return {SSE_HEADER: "aws:kms", KEY_HEADER: s.key, "s3:if-none-match": "*"}
 
 
 def test_the_recorder_writes_audit_records_and_nothing_else(s: Setup) -> None:
@@ -40,6 +41,11 @@ def test_the_recorder_writes_audit_records_and_nothing_else(s: Setup) -> None:
     for target in (_archive(s), s.source_object("stacks/.changegate/state.json"),
                    s.artifact_object("acme-network/SourceArti/abc123")):
         assert not allowed(s.world, recorder, "s3:PutObject", target, **_headers(s)), target
+    # written once: a PutObject that could overwrite (no If-None-Match) is refused, by the bucket policy
+    without = {k: v for k, v in _headers(s).items() if k != "s3:if-none-match"}
+    assert verdict(s.world, recorder, "s3:PutObject", _record(s), without) is Decision.EXPLICIT_DENY
+    opened = s.world.without_resource_statement(_record(s), "Deny", "s3:PutObject")
+    assert allowed(opened, recorder, "s3:PutObject", _record(s), **without)
     # no delete, no tagging, no reading: a record, once written, stays as it is
     for action in ("s3:DeleteObject", "s3:DeleteObjectVersion", "s3:PutObjectTagging", "s3:GetObject"):
         assert not allowed(s.world, recorder, action, _record(s)), action
