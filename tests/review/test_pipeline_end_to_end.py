@@ -96,7 +96,7 @@ from review import record
 from sync.run import SyncOptions, run_sync
 
 FOLDER = "database"
-STACK = PIPELINE = naming.pipeline_name(PROJECT, FOLDER)
+STACK, PIPELINE = naming.stack_name(PROJECT, FOLDER), naming.pipeline_name(PROJECT, FOLDER)
 ADA = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Approvers_0123456789abcdef/ada@example.com"
 BOB = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Approvers_0123456789abcdef/bob@example.com"
 AUDITOR = f"arn:aws:sts::{ACCOUNT}:assumed-role/AWSReservedSSO_Auditors_0123456789abcdef/eve@example.com"
