@@ -456,46 +456,57 @@ def audit(world: World, *args: str) -> Any:
     return result
 
 
+def four_answers(entry: dict) -> tuple:
+    """Which commit, which object version, which change set, who approved it and when."""
+    decisions = [(d["action"], d["verdict"], d["by"], datetime.fromisoformat(d["at"]))
+                 for d in entry["decisions"]]
+    return (entry["commit"], entry["object"]["version"], entry["change_set"]["stack"],
+            entry["change_set"]["name"], decisions)
+
+
+def audit_json(world: World) -> dict[str, dict]:
+    result = audit(world, "--format", "json")
+    assert result.exit_code == 0, result.output
+    report = json.loads(result.stdout)
+    assert report["bucket"] == SOURCE_BUCKET and report["unreadable_records"] == []
+    return {e["execution_id"]: e for e in report["executions"]}
+
+
 def test_changegate_audit_answers_which_commit_object_version_change_set_and_who_approved_when(
         world: World) -> None:
     execution, version, commit = replace_database(world, Plan(approvals={APPROVE: ADA, SECOND: BOB}))
     assert world.codepipeline.executions[execution].status == "Succeeded"
     approved = {r.action: r.updated for r in world.codepipeline.runs(execution)
                 if r.action in (APPROVE, SECOND)}
-    change_set_id = world.run_of(execution, naming.REVIEW_ACTION).variables["ChangeSetId"]
-    # the recorder's work for every finished execution (the empty first one and this one), from the
-    # CodePipeline history the run left
+    expected = (commit, version, STACK, f"{PROJECT}-{execution}",
+                [(APPROVE, "approved", ADA, approved[APPROVE]), (SECOND, "approved", BOB, approved[SECOND])])
+
+    # before any audit record: from CodePipeline's history (what the run left in the fake)
+    entries = audit_json(world)
+    assert len(entries) == 2 and entries[execution]["source"] == "pipeline history, no audit record"
+    assert four_answers(entries[execution]) == expected
+
+    # the recorder's work for every finished execution (the empty first one and this one)
     recorder = world.codepipeline.client(f"arn:aws:sts::{ACCOUNT}:assumed-role/acme-changegate-recorder/x")
     keys = [record.write_record(world.s3, bucket=SOURCE_BUCKET, record=record.build_record(
                 recorder, pipeline=PIPELINE, execution_id=e, steps_role=FUNCTION_ROLE, now=world.clock.now))
             for e in world.codepipeline.executions]
     assert all(k.startswith(f"audit/{PIPELINE}/") for k in keys)
     written = json.loads(world.s3.get_object(Bucket=SOURCE_BUCKET, Key=keys[-1])["Body"].read())
+    change_set_id = world.run_of(execution, naming.REVIEW_ACTION).variables["ChangeSetId"]
     assert written["execution_id"] == execution and written["commit"]["id"] == commit
     assert written["source"] == {"bucket": SOURCE_BUCKET, "key": naming.source_object_key(FOLDER),
                                  "version": version}
     assert written["change_set"] == {"stack": STACK, "name": f"{PROJECT}-{execution}", "id": change_set_id}
 
-    result = audit(world, "--format", "json")
-    assert result.exit_code == 0, result.output
-    report = json.loads(result.stdout)
-    assert report["bucket"] == SOURCE_BUCKET and report["unreadable_records"] == []
-    entries = {e["execution_id"]: e for e in report["executions"]}
-    assert len(entries) == 2
+    # from the records: the same four answers; the commit is the one the sync wrote on the object
+    # version (trusted: the sync started the run on a version it wrote)
+    entries = audit_json(world)
     entry = entries[execution]
     assert entry["source"] == "audit record" and entry["record_key"] == keys[-1]
-    # which commit (as the sync wrote it on the object version) and which object version
-    assert entry["commit"] == commit and entry["trusted"] is True
-    assert entry["object"]["version"] == version
-    # which change set
-    assert entry["change_set"]["stack"] == STACK and entry["change_set"]["name"] == f"{PROJECT}-{execution}"
-    assert entry["outcome"] == "executed"
-    # who approved it, and when
-    decisions = {d["action"]: d for d in entry["decisions"]}
-    assert (decisions[APPROVE]["by"], decisions[APPROVE]["verdict"]) == (ADA, "approved")
-    assert (decisions[SECOND]["by"], decisions[SECOND]["verdict"]) == (BOB, "approved")
-    assert datetime.fromisoformat(decisions[APPROVE]["at"]) == approved[APPROVE]
-    assert datetime.fromisoformat(decisions[SECOND]["at"]) == approved[SECOND]
+    assert four_answers(entry) == expected
+    assert entry["trusted"] is True and entry["outcome"] == "executed"
+    assert entry["change_set"]["id"] == change_set_id
     first = next(e for e in entries.values() if e["execution_id"] != execution)
     assert first["outcome"] == "no changes" and first["decisions"] == []
 
