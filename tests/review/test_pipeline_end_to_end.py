@@ -441,6 +441,17 @@ def test_a_change_set_made_stale_by_a_change_to_the_stack_is_refused_before_exec
     assert "Value: data" not in stack_template(world)
 
 
+def test_a_run_the_sync_did_not_start_skips_the_change_stage(world: World) -> None:
+    # someone starts the pipeline by hand ("Release change"): no commit variables, so CommitId keeps
+    # its declared default and the Change stage's entry condition (StartedBySync) skips the stage
+    first_run(world)
+    started = world.codepipeline.client(ADA).start_pipeline_execution(name=PIPELINE)
+    execution = started["pipelineExecutionId"]
+    assert world.run(execution).status == "Succeeded"
+    assert world.actions(execution) == ["Source"]
+    assert world.cfn.moto.list_change_sets(StackName=STACK)["Summaries"] == []
+
+
 # ---- changegate audit, for the change that went through ----
 
 def audit(world: World, *args: str) -> Any:
