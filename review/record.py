@@ -22,10 +22,11 @@ sits beside the stacks' archives but not under ``stacks/``, which the sync lists
 written once: ``PutObject`` with ``IfNoneMatch="*"`` "Uploads the object only if the object key name
 does not already exist in the bucket specified. Otherwise, Amazon S3 returns a 412 Precondition
 Failed error. If a conflicting operation occurs during the upload S3 returns a 409
-ConditionalRequestConflict response" (S3 API reference, PutObject). EventBridge delivers "on an
-at-least-once basis" (the same CodePipeline page) and Lambda retries an asynchronous invocation that
-fails, so the same record may be written twice: a 412 means an earlier delivery wrote it, which is
-success; a 409 is retried.
+ConditionalRequestConflict response" (S3 API reference, PutObject). CodePipeline emits pipeline
+execution events at least once (the same CodePipeline page) and Lambda retries an asynchronous
+invocation that fails, so the same record may be written twice: a 412 means an earlier delivery
+wrote it, which is success; a 409 is retried. (The bucket policy refuses a PutObject under
+``audit/`` without If-None-Match, generator/bootstrap/buckets.py.)
 
 What goes in (``"schema": 1``, keys stable, sorted): the execution (pipeline, id, attempt, status,
 start and end, trigger), the commit, author and subject as the sync set them (pipeline variables:
@@ -182,11 +183,14 @@ def record_body(record: dict) -> bytes:
 def write_record(s3: Any, *, bucket: str, record: dict, kms_key_arn: str | None = None) -> str:
     """Write ``record`` once under its key and return the key; a record already there is success.
 
-    With ``kms_key_arn`` the object is encrypted with that key WITHOUT the bucket's S3 Bucket Key, so
-    KMS sees the object's own ARN as encryption context ("If you use an S3 Bucket Key, the encryption
-    context is the bucket ARN" otherwise, S3 user guide, UsingKMSEncryption): the key policy can let
-    readers decrypt audit records and nothing else in the bucket. The ARN, not the alias or id, so
-    the bucket policy's OnlyChangegatesKey (which compares the header to the key's ARN) lets it pass.
+    With ``kms_key_arn`` the object is encrypted with that key WITHOUT the bucket's S3 Bucket Key ("your
+    object-level operation uses the S3 Bucket Key automatically unless you disable the key in the
+    request header", S3 user guide, configuring-bucket-key-object), so KMS sees the object's own ARN as
+    encryption context ("When an S3 Bucket Key is enabled ... the encryption context will be the bucket
+    Amazon Resource Name (ARN) and not the object ARN", configuring-bucket-key): the key policy can let
+    readers decrypt audit records and nothing else in the bucket. The key's ARN: with
+    ``aws:kms`` and no key id "Amazon S3 uses the AWS managed key (aws/s3)" (API reference, PutObject),
+    and the bucket policy's OnlyChangegatesKey compares the header to the key's ARN.
     """
     started = datetime.fromisoformat(record["started"])
     key = record_key(record["pipeline"], started, record["execution_id"],
@@ -289,6 +293,12 @@ def record_event(event: dict[str, Any], *, codepipeline: Any, s3: Any, environ: 
     record = build_record(codepipeline, pipeline=pipeline, execution_id=execution_id, attempt=attempt,
                           started=_event_start(event), steps_role=environ.get(ENV_STEPS_ROLE) or None,
                           now=now)
+    if record["status"] in history.RUNNING:
+        # A record is written once: one written while the execution still runs would keep its real
+        # end out for good. The event said it ended; CodePipeline says not yet (a late view, or an
+        # event that did not come from CodePipeline). Fail: Lambda retries the invocation later.
+        raise RecordError(f"execution {execution_id} of {pipeline} is still {record['status']} although the "
+                          f"event said {(event.get('detail') or {}).get('state')}: not recorded yet")
     key = write_record(s3, bucket=bucket, record=record, kms_key_arn=environ.get(ENV_KEY) or None)
     log.info("recorded %s %s (%s): s3://%s/%s", pipeline, execution_id, record["outcome"], bucket, key)
     return key

@@ -65,7 +65,8 @@ EVENT_SOURCE = "aws.codepipeline"
 EVENT_DETAIL_TYPE = "CodePipeline Pipeline Execution State Change"
 FINAL_STATES = ("CANCELED", "FAILED", "STOPPED", "SUCCEEDED", "SUPERSEDED")
 # The encryption context S3 gives KMS for an object written without an S3 Bucket Key is the
-# object's ARN ("aws:s3:arn", S3 user guide, UsingKMSEncryption, encryption context). The key policy
+# object's ARN, with one "the encryption context will be the bucket Amazon Resource Name (ARN) and
+# not the object ARN" (S3 user guide, configuring-bucket-key). The key policy
 # cannot name the source bucket (the bucket names the key: a cycle), so it names the audit/ prefix
 # of any bucket; only changegate's roles encrypt with the key, and only the recorder writes audit/.
 ENCRYPTION_CONTEXT = "kms:EncryptionContext:aws:s3:arn"

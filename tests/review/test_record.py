@@ -287,3 +287,13 @@ def test_a_final_event_is_recorded_and_an_ignored_one_calls_nothing(codepipeline
 def test_the_recorder_says_what_its_environment_lacks() -> None:
     with pytest.raises(RecordError, match="RECORDS_BUCKET and PIPELINE_PREFIX"):
         record.record_event(event(1), codepipeline=None, s3=None, environ={})
+
+
+def test_an_execution_still_running_is_not_recorded_whatever_the_event_says(codepipeline, s3) -> None:
+    """Written once: a record of a running execution would keep its real end out for good."""
+    client, stubber = codepipeline
+    stub_execution(stubber, 23, "InProgress", [source(23), plan(23), approval(23, "InProgress")],
+                   summaries=[summary(23, "InProgress")], pages_of_details=1)
+    with pytest.raises(RecordError, match="is still InProgress although the event said SUCCEEDED"):
+        record.record_event(event(23), codepipeline=client, s3=s3, environ=ENV, now=RECORDED)
+    assert "Contents" not in s3.list_objects_v2(Bucket=SOURCE_BUCKET, Prefix="audit/")
