@@ -107,6 +107,7 @@ TUESDAY_MORNING = datetime(2026, 12, 8, 10, 0, tzinfo=timezone.utc)
 TUESDAY_EVENING = datetime(2026, 12, 8, 17, 30, tzinfo=timezone.utc)
 WEDNESDAY_MORNING = datetime(2026, 12, 9, 9, 5, tzinfo=timezone.utc)
 WINDOW = "* * 9-16 ? * MON-FRI"
+APPROVE, SECOND = naming.APPROVE_ACTION, naming.SECOND_APPROVAL_ACTION
 
 CONFIG = f"""\
 project: {PROJECT}
@@ -193,7 +194,6 @@ class World:
     codepipeline: FakeCodePipeline
     cfn: RecordedCloudFormation
     pipeline: StackPipeline
-    definition: dict
 
     def commit(self, message: str, template: str | None = None) -> str:
         if template is not None:
@@ -259,7 +259,7 @@ def world(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[World]:
                                  clock=clock)
         # every Lambda action invokes the steps function, whose handler calls steps.run with real clients
         assert HANDLER == "review.steps.handler"
-        made = World(root, s3, clock, codepipeline, cfn, pipeline, definition)
+        made = World(root, s3, clock, codepipeline, cfn, pipeline)
         made.commit("The database and its topic")
         yield made
 
@@ -280,9 +280,6 @@ def first_run(world: World) -> tuple[str, str]:
     world.cfn.will_describe(NO_CHANGES)
     world.run(execution)
     return execution, version
-
-
-APPROVE, SECOND = naming.APPROVE_ACTION, naming.SECOND_APPROVAL_ACTION
 
 
 def stack_template(world: World) -> str:
