@@ -33,13 +33,13 @@ from generator.naming import (
     APPROVAL_ACTIONS,
     CHANGE_STAGE,
     PIPELINE_VARIABLES,
-    PLAN_ACTION,
     SOURCE_ACTION_NAME,
     SOURCE_STAGE,
     change_set_name_for,
     folder_of_pipeline,
     pipeline_name,
 )
+from review import history
 
 log = logging.getLogger(__name__)
 
@@ -283,20 +283,13 @@ def change_set_in(details: Iterable[dict[str, Any]], project: str, execution_id:
 
 
 def plan_action(details: Iterable[dict[str, Any]], execution_id: str) -> tuple[str, str] | None:
-    """(stack, change set name) of the CreateChangeSet action execution of ``execution_id``, if any."""
-    for detail in details:
-        if (detail.get("stageName"), detail.get("actionName")) != (CHANGE_STAGE, PLAN_ACTION):
-            continue
-        if detail.get("pipelineExecutionId", execution_id) != execution_id:
-            continue
-        action_input = detail.get("input", {})
-        provider = action_input.get("actionTypeId", {}).get("provider")
-        resolved = action_input.get("resolvedConfiguration") or action_input.get("configuration") or {}
-        if provider == "CloudFormation" and resolved.get("ActionMode") == PLAN_MODE:
-            stack, name = resolved.get("StackName"), resolved.get("ChangeSetName")
-            if stack and name and "#{" not in name:
-                return stack, name
-    return None
+    """(stack, change set name) of the CreateChangeSet action execution of ``execution_id``, if any.
+
+    The reading the recorder and ``changegate audit`` use too (review/history.py ``change_set_of``);
+    of a retried CreateChangeSet, the latest.
+    """
+    found = history.change_set_of(list(details), execution_id)
+    return (str(found["stack"]), str(found["name"])) if found else None
 
 
 @dataclass(frozen=True)
