@@ -500,3 +500,33 @@ def test_the_latest_attempt_of_a_retried_execution_and_a_running_retry(stubs, re
     entries = {int(r["execution_id"][:8], 16): r for r in run_json(stubs, repo, run)["executions"]}
     assert entries[7]["source"] == "pipeline history, no audit record"
     assert entries[7]["outcome"] == "in progress" and entries[11]["source"] == "audit record"
+
+
+def test_many_executions_without_a_record_read_all_action_executions_at_once(stubs, repo, run) -> None:
+    """Past PER_EXECUTION_LIMIT executions without a record (a history older than the recorder), one
+    ListActionExecutions for the whole pipeline, every page, instead of one per execution."""
+    from changegate.audit import PER_EXECUTION_LIMIT
+
+    numbers = range(1, PER_EXECUTION_LIMIT + 3)
+    versions = {n: by_sync(stubs, n) for n in numbers}
+    summaries = [summary(n, "Succeeded", versions[n]) for n in sorted(numbers, reverse=True)]
+    details = {n: [source(n, versions[n]), plan(n), approval(n, "Succeeded", ALICE, f"ok {n}"), execute(n)]
+               for n in numbers}
+    stub_pipeline(stubs)
+    stubs.cp.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": summaries},
+                          {"pipelineName": PIPELINE})
+    every = [d for s in summaries for d in details[number(s)]]
+    stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": every[:20], "nextToken": "a2"},
+                          {"pipelineName": PIPELINE})
+    stubs.cp.add_response("list_action_executions", {"actionExecutionDetails": every[20:]},
+                          {"pipelineName": PIPELINE, "nextToken": "a2"})
+    for s in summaries:
+        stubs.cp.add_response("get_pipeline_execution", get_execution(s),
+                              {"pipelineName": PIPELINE, "pipelineExecutionId": s["pipelineExecutionId"]})
+    report = run_json(stubs, repo, run)
+    assert [int(e["execution_id"][:8], 16) for e in report["executions"]] == sorted(numbers, reverse=True)
+    for entry in report["executions"]:
+        n = int(entry["execution_id"][:8], 16)
+        assert (entry["outcome"], entry["commit"], entry["object"]["version"]) == (
+            "executed", commit_of(n), versions[n])
+        assert entry["decisions"][0]["comment"] == f"ok {n}"  # each execution's own, from the one listing
