@@ -133,9 +133,19 @@ def read_audit(codepipeline: Any, s3: Any, *, pipeline: str, sync: SyncIdentity,
         bucket, exists = records_bucket(codepipeline, cloudformation, pipeline=pipeline, project=project)
     if not exists:
         notes.append(f"pipeline {pipeline} no longer exists: only its audit records are left")
-    records, bad = read_records(s3, bucket, pipeline, since, workers) if bucket else ({}, [])
+    records: dict[str, tuple[str, dict]] = {}
+    bad: list[BadRecord] = []
     if bucket is None:
         notes.append("the source bucket is unknown: no audit records read")
+    else:
+        try:
+            records, bad = read_records(s3, bucket, pipeline, since, workers)
+        except AccessDeniedError as exc:
+            # e.g. approvers whose policy predates the records (redeploy the bootstrap stack): the
+            # history still answers for the last 12 months
+            if not exists:
+                raise
+            notes.append(f"audit records not read, shown from CodePipeline's history only: {exc}")
     summaries = [] if not exists else [
         s for s in list_executions(codepipeline, pipeline, since)
         if since is None or _after(s.get("startTime"), since)]

@@ -530,3 +530,36 @@ def test_many_executions_without_a_record_read_all_action_executions_at_once(stu
         assert (entry["outcome"], entry["commit"], entry["object"]["version"]) == (
             "executed", commit_of(n), versions[n])
         assert entry["decisions"][0]["comment"] == f"ok {n}"  # each execution's own, from the one listing
+
+
+def test_without_the_right_to_read_records_the_history_answers_and_says_so(stubs, repo, run) -> None:
+    """An approver whose policy predates the records (the bootstrap stack not redeployed yet)."""
+    from changegate.aws import Aws
+
+    denied_s3 = boto3.client("s3", region_name="us-east-1")
+    v, summaries, details = stub_history(stubs, since_page_only=True, before=stub_pipeline)
+    running = [s for s in summaries if number(s) == 12]
+    stubs.cp.deactivate()
+    stubs.cp = Stubber(stubs.codepipeline)
+    stubs.cp.activate()
+    stub_pipeline(stubs)
+    stubs.cp.add_response("list_pipeline_executions", {"pipelineExecutionSummaries": running},
+                          {"pipelineName": PIPELINE})
+    stub_actions_and_executions(stubs, running, details)
+    with Stubber(denied_s3) as s3_stub:
+        s3_stub.add_client_error("list_objects_v2", service_error_code="AccessDenied",
+                                 service_message="Access Denied", http_status_code=403,
+                                 expected_params={"Bucket": SOURCE_BUCKET, "Prefix": f"audit/{PIPELINE}/"})
+        s3_stub.add_response("head_object", {"Metadata": {"changegate-commit": commit_of(12)}},
+                             {"Bucket": SOURCE_BUCKET, "Key": KEY, "VersionId": v[12]})
+        aws = Aws(None, clients={"codepipeline": stubs.codepipeline, "cloudformation": stubs.cloudformation,
+                                 "s3": denied_s3}, account=ACCOUNT, arn=ALICE)
+        result = run(["audit", "network", "--root", str(repo), "--format", "json"], aws=aws)
+        s3_stub.assert_no_pending_responses()
+    stubs.verify()
+    assert result.exit_code == 0, result.error
+    report = json.loads(result.stdout)
+    [note] = report["notes"]
+    assert note.startswith("audit records not read, shown from CodePipeline's history only: AccessDenied: "
+                           f"s3:ListBucket on s3://{SOURCE_BUCKET}/audit/{PIPELINE}/")
+    assert [e["source"] for e in report["executions"]] == ["pipeline history, no audit record"]
