@@ -78,7 +78,6 @@ NO_AUTHOR = ("", "unknown", "-")
 AUTHOR_MARKER = ',"CommitAuthor":"'
 
 
-
 class StepError(Exception):
     """Why the action fails; its message is what the pipeline's console shows."""
 
@@ -92,17 +91,23 @@ class StepResult:
 
 
 def _with_author(text: str) -> dict[str, Any]:
-    """UserParameters whose last member is the raw commit author (AUTHOR_MARKER)."""
-    try:
+    """UserParameters whose last member is the raw commit author (AUTHOR_MARKER).
+
+    Everything before the FIRST marker is the generator's JSON (names from the template, outputs of
+    the Review step); everything after it is the author, taken as plain text and never parsed. The
+    whole text is never read as JSON: git lets a committer write any author, and an author such as
+    ``x","RiskTier":"low`` would otherwise make valid JSON whose last duplicate key wins, turning a
+    high-risk change into one that needs a single approval.
+    """
+    head, marker, tail = text.partition(AUTHOR_MARKER)
+    if not marker:
         return json.loads(text)
-    except ValueError:
-        head, marker, tail = text.partition(AUTHOR_MARKER)
-        if not marker or not tail.endswith('"}'):
-            raise
-        parameters = json.loads(head + "}")
-        if isinstance(parameters, dict):
-            parameters["CommitAuthor"] = tail[:-2]
-        return parameters
+    if not tail.endswith('"}'):
+        raise ValueError("the commit author after the CommitAuthor marker does not end the parameters")
+    parameters = json.loads(head + "}")
+    if isinstance(parameters, dict):
+        parameters["CommitAuthor"] = tail[:-2]
+    return parameters
 
 
 def _parameters(event: dict[str, Any]) -> dict[str, Any]:

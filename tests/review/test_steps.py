@@ -394,3 +394,16 @@ def test_an_author_with_quotes_and_backslashes_is_read_as_plain_text() -> None:
     parameters = steps._parameters(sent)
     assert parameters["CommitAuthor"] == author and parameters["StackName"] == STACK
     assert steps.commit_author(parameters) == author
+
+
+@pytest.mark.parametrize("author", ['x","RiskTier":"low', 'x","RiskTier":"low","CommitAuthor":"x',
+                                    'x","Approvals":"risk"} ,"CommitAuthor":"y'])
+def test_an_author_cannot_inject_parameters(author: str) -> None:
+    # git lets a committer write any author; with the whole text read as JSON the author's
+    # "RiskTier":"low" would be the last duplicate key and win, so one approval would pass
+    text = _user_parameters(HIGH_CHECK, author)
+    sent = event({})
+    sent["CodePipeline.job"]["data"]["actionConfiguration"]["configuration"]["UserParameters"] = text
+    parameters = steps._parameters(sent)
+    assert parameters["RiskTier"] == "high" and parameters["Approvals"] == HIGH_CHECK["Approvals"]
+    assert parameters["CommitAuthor"] == author
