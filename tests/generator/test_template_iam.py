@@ -159,6 +159,12 @@ def test_function_role_is_least_privilege(doc: dict) -> None:
         "cloudformation:DescribeStacks": MANAGED_STACKS,
         "cloudformation:GetStackPolicy": MANAGED_STACKS,
         "cloudformation:SetStackPolicy": MANAGED_STACKS,
+        # drift of the resources a change touches, before the approval (review/drift.py)
+        "cloudformation:DetectStackDrift": MANAGED_STACKS,
+        "cloudformation:DetectStackResourceDrift": MANAGED_STACKS,
+        "cloudformation:DescribeStackResourceDrifts": MANAGED_STACKS,
+        # the status request names only a detection id: IAM gives it no resource type
+        "cloudformation:DescribeStackDriftDetectionStatus": ["*"],
         # no resource-level permission for job results
         "codepipeline:PutJobFailureResult": ["*"],
         "codepipeline:PutJobSuccessResult": ["*"],

@@ -68,7 +68,7 @@ class Execution:
         text = text.replace(naming.EXECUTION_ID_VARIABLE, EXECUTION)
         return re.sub(r"#\{Review\.([A-Za-z]+)\}", lambda m: self.outputs[m.group(1)], text)
 
-    def run(self, action: str, expect) -> steps.StepResult | None:
+    def run(self, action: str, expect, continuation: str | None = None) -> steps.StepResult | None:
         clients = {
             s: boto3.client(s, region_name=REGION, aws_access_key_id="x", aws_secret_access_key="x")
             for s in ("cloudformation", "codepipeline", "s3")
@@ -97,6 +97,7 @@ class Execution:
                     ],
                     "outputArtifacts": [],
                     "artifactCredentials": {},
+                    **({"continuationToken": continuation} if continuation else {}),
                 },
             }
         }
@@ -114,9 +115,16 @@ class Execution:
                 stub.deactivate()
         for stub in stubs.values():
             stub.assert_no_pending_responses()
-        if action == naming.REVIEW_ACTION and result is not None:
+        if action == naming.REVIEW_ACTION and result is not None and not result.continuation:
             self.outputs = dict(result.outputs)
         return result
+
+    def review(self, changes: list, drift: str = "IN_SYNC") -> steps.StepResult:
+        """The Review action as CodePipeline drives it: the first call starts the drift detection of
+        the touched resources and continues; the next one (with the token) finishes the review."""
+        first = self.run(naming.REVIEW_ACTION, drift_start_expects(changes))
+        assert first.continuation and first.outputs == {}
+        return self.run(naming.REVIEW_ACTION, drift_finish_expects(changes, drift), first.continuation)
 
 
 def _stack(updated: dt.datetime = UPDATED) -> dict:
@@ -179,6 +187,57 @@ def review_expects(changes: list | None, policy: dict | None = None):
         stubs["codepipeline"].add_response(
             "put_job_success_result", {}, {"jobId": JOB, "outputVariables": ANY}
         )
+
+    return expect
+
+
+DETECTION = "624af370-311a-11e8-b6b7-500cexample"
+
+
+def _touched(changes: list) -> list[str]:
+    return sorted(c["ResourceChange"]["LogicalResourceId"] for c in changes
+                  if c["ResourceChange"]["Action"] in ("Modify", "Remove"))
+
+
+def drift_start_expects(changes: list):
+    def expect(stubs: dict) -> None:
+        stubs["cloudformation"].add_response(
+            "describe_change_set", _cs(changes),
+            {"IncludePropertyValues": True, "StackName": STACK, "ChangeSetName": CHANGE_SET})
+        stubs["cloudformation"].add_response("describe_stacks", _stack(), {"StackName": STACK})
+        stubs["cloudformation"].add_response(
+            "detect_stack_drift", {"StackDriftDetectionId": DETECTION},
+            {"StackName": STACK, "LogicalResourceIds": _touched(changes)})
+        stubs["codepipeline"].add_response("put_job_success_result", {},
+                                           {"jobId": JOB, "continuationToken": ANY})
+
+    return expect
+
+
+def drift_finish_expects(changes: list, drift: str):
+    def expect(stubs: dict) -> None:
+        now = dt.datetime.now(dt.timezone.utc)
+        stubs["cloudformation"].add_response(
+            "describe_change_set", _cs(changes),
+            {"IncludePropertyValues": True, "StackName": STACK, "ChangeSetName": CHANGE_SET})
+        stubs["cloudformation"].add_response(
+            "describe_stack_drift_detection_status",
+            {"StackId": STACK_ID, "StackDriftDetectionId": DETECTION, "DetectionStatus": "DETECTION_COMPLETE",
+             "Timestamp": now - dt.timedelta(seconds=30)},
+            {"StackDriftDetectionId": DETECTION})
+        stubs["cloudformation"].add_response(
+            "describe_stack_resource_drifts",
+            {"StackResourceDrifts": [
+                {"StackId": STACK_ID, "LogicalResourceId": logical_id, "ResourceType": "AWS::EC2::VPC",
+                 "StackResourceDriftStatus": drift, "Timestamp": now - dt.timedelta(seconds=20)}
+                for logical_id in _touched(changes)]},
+            {"StackName": STACK})
+        data = archive(None)
+        stubs["s3"].add_response(
+            "get_object", {"Body": StreamingBody(io.BytesIO(data), len(data))},
+            {"Bucket": "artifacts", "Key": "network/Source/x"})
+        stubs["codepipeline"].add_response("put_job_success_result", {},
+                                           {"jobId": JOB, "outputVariables": ANY})
 
     return expect
 
@@ -292,7 +351,7 @@ def test_an_empty_change_set_stops_the_execution_before_anyone_is_asked(stage) -
 
 def test_a_tag_only_change_asks_one_approver(stage) -> None:
     run = Execution(stage)
-    run.run(naming.REVIEW_ACTION, review_expects(TAGS_ONLY))
+    run.review(TAGS_ONLY)
     assert run.outputs["RiskTier"] == "low"
     approve = stage[naming.APPROVE_ACTION]["Configuration"]["CustomData"]
     text = approve.replace("#{Review.Summary}", run.outputs["Summary"])
@@ -306,7 +365,7 @@ def test_a_tag_only_change_asks_one_approver(stage) -> None:
 
 def test_a_database_replacement_needs_two_people_and_refuses_one_twice(stage) -> None:
     run = Execution(stage)
-    run.run(naming.REVIEW_ACTION, review_expects(DATABASE))
+    run.review(DATABASE)
     assert run.outputs["RiskTier"] == "high"
     assert "DATA LOSS: Database replaced" in run.outputs["Summary"]
     assert "needs a second person" in run.run(naming.WAIVE_ACTION, waive_expects(waived=False)).message
@@ -323,7 +382,7 @@ def test_a_database_replacement_needs_two_people_and_refuses_one_twice(stage) ->
 
 def test_a_change_set_made_stale_by_a_stack_update_is_refused_before_execution(stage) -> None:
     run = Execution(stage)
-    run.run(naming.REVIEW_ACTION, review_expects(TAGS_ONLY))
+    run.review(TAGS_ONLY)
     later = UPDATED + dt.timedelta(hours=1)
     failures: list[str] = []
     assert (
@@ -338,3 +397,10 @@ def test_a_change_set_made_stale_by_a_stack_update_is_refused_before_execution(s
     [message] = failures
     assert message.startswith(f"stale: {STACK} change set {CHANGE_SET} is not what was reviewed")
     assert f"stack last changed {later.isoformat()}, at the review {UPDATED.isoformat()}" in message
+
+
+def test_drift_overwritten_makes_a_tag_change_high_risk(stage) -> None:
+    run = Execution(stage)
+    run.review(TAGS_ONLY, drift="MODIFIED")
+    assert run.outputs["RiskTier"] == "high"
+    assert "overwrites drift: Vpc drifted (MODIFIED)" in run.outputs["Summary"]
