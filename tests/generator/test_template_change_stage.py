@@ -31,6 +31,7 @@ import pytest
 from generator import naming
 from generator.bootstrap import pipeline
 from generator.bootstrap.template import render_template
+from review import steps
 
 REPO = Path(__file__).resolve().parents[2]
 SHA = "0123456789abcdef0123456789abcdef01234567"
@@ -370,6 +371,11 @@ def test_every_lambda_actions_parameters_fit_1000_characters_once_resolved() -> 
     for text in (pipeline.review_parameters(project, longest), pipeline.check_parameters(project, longest),
                  pipeline.waive_parameters(longest)):
         resolved = _resolve_review(text.replace(naming.EXECUTION_ID_VARIABLE, execution), outputs)
+        # the commit's author at its longest, made of the characters JSON must escape
+        author = '"\\' * (naming.PIPELINE_VARIABLE_MAX_LENGTHS["CommitAuthor"] // 2)
+        resolved = resolved.replace("#{variables.CommitAuthor}", author)
         assert "#{" not in resolved
         assert len(text) <= 1000 and len(resolved) <= 1000, (len(resolved), resolved)
-        json.loads(resolved)  # still JSON: no value CodePipeline puts in carries a quote
+        parameters = steps._with_author(resolved)  # as the steps function reads them
+        assert parameters["Step"] in steps.STEPS
+        assert parameters.get("CommitAuthor", author) == author
