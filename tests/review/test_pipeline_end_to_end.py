@@ -176,8 +176,8 @@ DATABASE_REPLACED = [change("Database", "AWS::RDS::DBInstance", "Modify", replac
 
 # ---- the repository, the sync, the world ----
 
-def git(root: Path, *args: str) -> str:
-    env = {"GIT_AUTHOR_NAME": AUTHOR[0], "GIT_AUTHOR_EMAIL": AUTHOR[1], "GIT_COMMITTER_NAME": AUTHOR[0],
+def git(root: Path, *args: str, author: tuple[str, str] = AUTHOR) -> str:
+    env = {"GIT_AUTHOR_NAME": author[0], "GIT_AUTHOR_EMAIL": author[1], "GIT_COMMITTER_NAME": AUTHOR[0],
            "GIT_COMMITTER_EMAIL": AUTHOR[1], "GIT_CONFIG_GLOBAL": "/dev/null",
            "GIT_CONFIG_SYSTEM": "/dev/null", "PATH": "/usr/bin:/bin:/usr/local/bin"}
     return subprocess.run(["git", "-C", str(root), *args], check=True, capture_output=True, text=True,
@@ -195,11 +195,11 @@ class World:
     cfn: RecordedCloudFormation
     pipeline: StackPipeline
 
-    def commit(self, message: str, template: str | None = None) -> str:
+    def commit(self, message: str, template: str | None = None, author: tuple[str, str] = AUTHOR) -> str:
         if template is not None:
             (self.root / "stacks" / FOLDER / "template.yaml").write_text(template)
         git(self.root, "add", "-A")
-        git(self.root, "commit", "-q", "-m", message)
+        git(self.root, "commit", "-q", "-m", message, author=author)
         return git(self.root, "rev-parse", "HEAD")
 
     def sync(self) -> tuple[str, str]:
@@ -337,11 +337,12 @@ def test_a_tag_only_change_asks_one_approver(world: World) -> None:
     assert world.run_of(execution, "Source").variables["VersionId"] == version
 
 
-def replace_database(world: World, plan: Plan) -> tuple[str, str, str]:
+def replace_database(world: World, plan: Plan, author: tuple[str, str] = AUTHOR) -> tuple[str, str, str]:
     """Commit a rename of the database instance (CloudFormation replaces it), sync, run; (execution,
     object version, commit)."""
     first_run(world)
-    commit = world.commit("Rename the database instance", TEMPLATE.replace("acme-app\n", "acme-app-v2\n"))
+    commit = world.commit("Rename the database instance", TEMPLATE.replace("acme-app\n", "acme-app-v2\n"),
+                          author=author)
     execution, version = world.sync()
     world.cfn.will_describe(DATABASE_REPLACED)
     world.run(execution, plan)
@@ -367,6 +368,17 @@ def test_a_database_replacement_refuses_the_same_identity_twice(world: World) ->
     assert "acme-app-v2" not in stack_template(world)
     change_set = world.cfn.moto.describe_change_set(StackName=STACK, ChangeSetName=f"{PROJECT}-{execution}")
     assert change_set["ExecutionStatus"] == "AVAILABLE"
+
+
+def test_the_commits_author_does_not_count_as_one_of_the_two(world: World) -> None:
+    # the author as git has it reaches CheckChangeSet: the sync's variables, #{variables.CommitAuthor}
+    execution, _, _ = replace_database(world, Plan(approvals={APPROVE: ADA, SECOND: BOB}),
+                                       author=("Ada Lovelace", "ada@example.com"))
+    check = world.run_of(execution, naming.CHECK_ACTION)
+    assert check.status == "Failed" and "Ada Lovelace <ada@example.com>" in check.resolved["UserParameters"]
+    message = check.result["errorDetails"]["message"]
+    assert f"{APPROVE} was approved by {ADA}, the commit's author (Ada Lovelace <ada@example.com>)" in message
+    assert "ExecuteChangeSet" not in world.cfn.calls
 
 
 def test_a_database_replacement_needs_two_people_and_executes_only_inside_its_window(world: World) -> None:
