@@ -386,7 +386,7 @@ def waive_step(parameters: dict, *, codepipeline: Any, continuation: str | None)
 # gives up on its own before that, with a message that says when the window opens and how to go on,
 # rather than let CodePipeline end it with a bare timeout. 30 minutes of margin cover the gaps
 # between CodePipeline's calls with a continuation token.
-MAX_WINDOW_WAIT = dt.timedelta(hours=23, minutes=30)
+MAX_WINDOW_WAIT = window.WAIT_PER_ACTION
 WINDOW_TOKEN_PREFIX = "waiting-since:"
 
 
@@ -409,6 +409,21 @@ def _when(moment: dt.datetime, zone: str) -> str:
     return text if local.utcoffset() == dt.timedelta(0) else f"{text} ({utc:%Y-%m-%d %H:%M} UTC)"
 
 
+def _wait_place(text: Any) -> tuple[int, int]:
+    """(k, n) from ``"Wait": "k/n"``; (1, 1) when absent (a window one action covers)."""
+    if isinstance(text, str):
+        k, _, n = text.partition("/")
+        if k.isdigit() and n.isdigit() and 1 <= int(k) <= int(n):
+            return int(k), int(n)
+        raise StepError(f"UserParameters: Wait must be k/n with 1 <= k <= n, not {text!r}")
+    return 1, 1
+
+
+def _waited(actions: int) -> str:
+    hours = MAX_WINDOW_WAIT * actions
+    return f"{hours.days * 24 + hours.seconds // 3600} h {hours.seconds % 3600 // 60} min"
+
+
 def window_step(parameters: dict, *, now: dt.datetime, continuation: str | None = None) -> StepResult:
     """Succeed inside the stack's deployment window; outside it, ask to be called again later.
 
@@ -418,9 +433,14 @@ def window_step(parameters: dict, *, now: dt.datetime, continuation: str | None 
     CodePipeline calls the function again for a continuation token ("allows the action to
     continue ... even if it exceeds a fifteen-minute runtime", CodePipeline user guide,
     actions-invoke-lambda-function), but "the Lambda invoke action times out after 24 hours"
-    (limits). So the token carries when the wait began, and after MAX_WINDOW_WAIT the step fails
-    by itself, saying when the window next opens (window.next_opening) and how to continue: retry
-    the Change stage's failed actions at or after that time.
+    (limits). So the token carries when the wait began, and after MAX_WINDOW_WAIT the step ends.
+
+    A window can stay closed longer than one action may wait (a weekday window, over the weekend),
+    so the generator puts as many WaitForWindow actions in a row as the window's longest closed
+    stretch needs (window.wait_actions), each with ``"Wait": "k/n"``. One that is not the last hands
+    on: it succeeds, still closed, and the next one waits. The last one (or the only one) fails,
+    saying when the window next opens (window.next_opening) and how to continue: retry the Change
+    stage's failed actions at or after that time.
     """
     cron, zone = _require(parameters, "Cron", "TimeZone")
     spec = window.Window(cron, zone)
@@ -431,13 +451,18 @@ def window_step(parameters: dict, *, now: dt.datetime, continuation: str | None 
     if open_now:
         return StepResult(f"inside the deployment window ({cron}, {zone})", {})
     since = _waiting_since(continuation, now)
+    place, total = _wait_place(parameters.get("Wait"))
+    if now - since >= MAX_WINDOW_WAIT and place < total:
+        return StepResult(f"deployment window ({cron}, {zone}) still closed after 23 h 30 min: wait "
+                          f"{place} of {total} hands on to the next", {})
     if now - since >= MAX_WINDOW_WAIT:
         opens = window.next_opening(spec, now)
         when = (f"it next opens {_when(opens, zone)}" if opens is not None
                 else f"it does not open within the next {window.SEARCH_DAYS} days")
         raise StepError(
-            f"deployment window ({cron}, {zone}) did not open within 23 h 30 min of the approvals "
-            f"(waiting since {since:%Y-%m-%d %H:%M} UTC); {when}. Nothing was executed. CodePipeline ends a "
+            f"deployment window ({cron}, {zone}) did not open within {_waited(total)} of the approvals "
+            f"({'waiting' if total == 1 else f'the last of {total} waits'} since "
+            f"{since:%Y-%m-%d %H:%M} UTC); {when}. Nothing was executed. CodePipeline ends a "
             "Lambda action after 24 hours, so this wait stops here: retry the Change stage's failed "
             "actions at or after that time (console: Retry failed actions; CLI: aws codepipeline "
             "retry-stage-execution --stage-name Change --retry-mode FAILED_ACTIONS) to wait again; "

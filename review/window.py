@@ -22,6 +22,7 @@ time-zone database; where that is missing, a Region/City zone is a clear error, 
 from __future__ import annotations
 
 import datetime as dt
+import functools
 import re
 from dataclasses import dataclass
 
@@ -243,3 +244,42 @@ def longest_closed_gap(window: Window, start: dt.datetime, *, days: int = SEARCH
             longest = gap
         moment = opens
     return longest
+
+
+# ---- how many WaitForWindow actions a window needs ----
+
+# One Lambda invoke action waits at most this long: "the Lambda invoke action times out after 24
+# hours" (CodePipeline user guide, limits), and the step gives up a margin before that so that its
+# own message, not a timeout, says what happened (review/steps.py window_step).
+WAIT_PER_ACTION = dt.timedelta(hours=23, minutes=30)
+# At most this many WaitForWindow actions in a row (each ~300 bytes of the bootstrap template per
+# stack): 8 cover 188 hours, a window that opens once a week. A window closed longer than that
+# still works, but a change approved at the start of such a gap fails and must be retried.
+MAX_WAIT_ACTIONS = 8
+# The gap is measured over a year from this fixed Monday, not from today, so that the generated
+# template (how many wait actions) depends only on the configuration, never on when it is made.
+# A year holds both daylight-saving changes of every zone that has them.
+GAP_REFERENCE = dt.datetime(2026, 1, 5, tzinfo=dt.timezone.utc)
+
+
+@functools.lru_cache(maxsize=256)
+def reference_gap(window: Window) -> Gap | None:
+    """The window's longest closed stretch within a year of GAP_REFERENCE (cached: stacks share windows)."""
+    return longest_closed_gap(window, GAP_REFERENCE)
+
+
+def wait_actions(window: Window) -> int:
+    """How many WaitForWindow actions in a row cover the window's longest closed stretch.
+
+    Each action waits up to WAIT_PER_ACTION and then hands on to the next; the last one fails,
+    saying when the window opens. A window that is never closed for long needs one; a weekday
+    window (closed Friday evening to Monday morning, 64 hours) needs three; a window that may not
+    open again within a year gets MAX_WAIT_ACTIONS.
+    """
+    gap = reference_gap(window)
+    if gap is None:
+        return 1
+    if gap.length is None:
+        return MAX_WAIT_ACTIONS
+    needed = -(-gap.length // WAIT_PER_ACTION)  # ceiling division of timedeltas
+    return max(1, min(MAX_WAIT_ACTIONS, int(needed)))

@@ -16,8 +16,10 @@ review/steps.py, told by its UserParameters which step it is):
     3 WaiveSecondApproval Lambda: approves SecondApproval itself when the risk is not high and the
                          stack's ``approvals`` is ``risk``
    (4 WaitForWindow      Lambda: only for a stack with a ``deployment_window``: holds the execution
-                         until the window opens, or fails by itself after 23 h 30 min saying when
-                         it opens; every later action moves one RunOrder on)
+                         until the window opens. One action waits at most 23 h 30 min, so a window
+                         closed longer gets as many in a row as cover it (WaitForWindow2, ...); the
+                         last fails by itself saying when the window opens. Every later action
+                         moves on by as many RunOrders)
     4 CheckChangeSet     Lambda: the stale guard, the change set is still the reviewed one and
                          executable, and the stack unchanged since the review; a high-risk change
                          approved by two different people, neither of them the function nor the
@@ -74,6 +76,7 @@ from troposphere.codepipeline import (
 from generator import logical_ids, naming
 from generator.contract.config import APPROVALS_ALWAYS, DEFAULT_DRIFT_TIMEOUT_SECONDS, DeploymentWindow
 from generator.contract.stacks import LoadedStack
+from review import window as review_window
 
 SOURCE_ARTIFACT = "SourceArtifact"
 STAGE_ORDER = (naming.SOURCE_STAGE, naming.CHANGE_STAGE)
@@ -220,8 +223,28 @@ def deployment_window(stack: LoadedStack) -> DeploymentWindow | None:
     return stack.settings.deployment_window
 
 
-def window_parameters(window: DeploymentWindow) -> str:
-    return _json({"Step": STEP_WINDOW, "Cron": window.cron, "TimeZone": window.time_zone})
+def window_parameters(window: DeploymentWindow, place: int = 1, total: int = 1) -> str:
+    parameters = {"Step": STEP_WINDOW, "Cron": window.cron, "TimeZone": window.time_zone}
+    if total > 1:
+        parameters["Wait"] = f"{place}/{total}"
+    return _json(parameters)
+
+
+def window_action_name(place: int) -> str:
+    """WaitForWindow, WaitForWindow2, ...: the k-th wait of a chain."""
+    return naming.WINDOW_ACTION if place == 1 else f"{naming.WINDOW_ACTION}{place}"
+
+
+def window_actions(window: DeploymentWindow | None, function_name) -> list[tuple[str, dict]]:
+    """(name, configuration) of each WaitForWindow action: none without a window, else as many as
+    cover the window's longest closed stretch (review/window.py wait_actions; a Lambda action may
+    wait at most 24 hours, so a weekday window, closed for 64 hours over the weekend, takes three)."""
+    if window is None:
+        return []
+    total = review_window.wait_actions(review_window.Window(window.cron, window.time_zone))
+    return [(window_action_name(k), {"FunctionName": function_name,
+                                     "UserParameters": window_parameters(window, k, total)})
+            for k in range(1, total + 1)]
 
 
 def second_approval_configuration(stack: LoadedStack, topic_arn) -> dict:
@@ -313,9 +336,11 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
     if settings.capabilities:
         plan_configuration["Capabilities"] = ",".join(settings.capabilities)
     window = deployment_window(stack)
+    waits = window_actions(window, function_name)
     after_approvals = naming.CHANGE_RUN_ORDER[naming.APPROVE_ACTION]
-    # With a window, WaitForWindow takes the RunOrder after the approvals and the rest move one on.
-    order = {name: run + 1 if window is not None and run > after_approvals else run
+    # With a window, the WaitForWindow actions take the RunOrders after the approvals and the rest
+    # move on by as many.
+    order = {name: run + len(waits) if run > after_approvals else run
              for name, run in naming.CHANGE_RUN_ORDER.items()}
     return [
         _action(naming.PLAN_ACTION, "Deploy", "CloudFormation", plan_configuration,
@@ -336,9 +361,8 @@ def change_actions(project: str, stack: LoadedStack, *, execution_role_arn, topi
         _action(naming.WAIVE_ACTION, "Invoke", "Lambda",
                 {"FunctionName": function_name, "UserParameters": waive_parameters(stack)},
                 order[naming.WAIVE_ACTION]),
-        *([_action(naming.WINDOW_ACTION, "Invoke", "Lambda",
-                   {"FunctionName": function_name, "UserParameters": window_parameters(window)},
-                   after_approvals + 1)] if window is not None else []),
+        *(_action(name, "Invoke", "Lambda", configuration, after_approvals + k)
+          for k, (name, configuration) in enumerate(waits, start=1)),
         _action(naming.CHECK_ACTION, "Invoke", "Lambda",
                 {"FunctionName": function_name, "UserParameters": check_parameters(project, stack)},
                 order[naming.CHECK_ACTION]),

@@ -73,9 +73,6 @@ MIN_DRIFT_TIMEOUT_SECONDS, MAX_DRIFT_TIMEOUT_SECONDS = 30, 3600
 # (IAM user guide, reference-arns: "arn:aws:iam::account:policy/policy-name-with-path").
 MANAGED_POLICY_ARN = re.compile(
     r"\Aarn:aws(-cn|-us-gov)?:iam::(aws|\d{12}):policy/([\w+=,.@-]+/)*[\w+=,.@-]{1,128}\Z", re.ASCII)
-# WaitForWindow gives up after 23 h 30 min (review/steps.py MAX_WINDOW_WAIT): "the Lambda invoke
-# action times out after 24 hours" (CodePipeline user guide, limits).
-LAMBDA_ACTION_TIMEOUT = dt.timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -534,34 +531,38 @@ def _read_policy_problems(data: Mapping, arns: tuple[str, ...], relpath: str) ->
 
 def _window_warnings(data: Mapping, path: tuple[str, ...], settings: StackSettings,
                      relpath: str) -> list[Problem]:
-    """A window that can stay closed longer than WaitForWindow may wait: a warning, not an error.
+    """A window that can stay closed longer than the WaitForWindow actions reach: a warning.
 
-    Such a window is allowed (a weekday window is closed over the weekend), but a change approved
-    as it closes cannot wait for it: WaitForWindow fails after 23 h 30 min and someone must retry.
+    One Lambda action waits at most 23 h 30 min, so the generator chains as many as cover the
+    window's longest closed stretch, up to review/window.py MAX_WAIT_ACTIONS (a weekday window takes
+    three). A window closed longer than all of them together is allowed, but a change approved as it
+    closes fails at the last wait and runs only when someone retries.
     """
     window = settings.deployment_window
     if window is None or window_problems(window):
         return []
     spec = review_window.Window(window.cron, window.time_zone)
-    gap = review_window.longest_closed_gap(spec, dt.datetime.now(dt.timezone.utc))
-    if gap is None or (gap.length is not None and gap.length <= LAMBDA_ACTION_TIMEOUT):
+    gap = review_window.reference_gap(spec)
+    reach = review_window.WAIT_PER_ACTION * review_window.MAX_WAIT_ACTIONS
+    if gap is None or (gap.length is not None and gap.length <= reach):
         return []
     key = ".".join((*path, "deployment_window"))
     zone = review_window.zone(window.time_zone)
     if gap.opens is None:
-        closed = (f"closes {gap.closes.astimezone(zone):%Y-%m-%d %H:%M} and does not open again within "
-                  "a year")
+        closed = "can stay closed a year or more (it does not open again within a year of closing)"
     else:
         closed = (f"can stay closed {gap.length.total_seconds() / 3600:g} hours "
                   f"({gap.closes.astimezone(zone):%a %H:%M} to {gap.opens.astimezone(zone):%a %H:%M})")
+    hours = reach.total_seconds() / 3600
     return [warning(
         relpath, "config-window-gap",
-        f"{key}: {window.cron!r} ({window.time_zone}) {closed}: a change approved then fails at "
-        "WaitForWindow after 23 h 30 min, unexecuted, and runs only when someone retries the Change "
-        "stage's failed actions",
+        f"{key}: {window.cron!r} ({window.time_zone}) {closed}: longer than the "
+        f"{review_window.MAX_WAIT_ACTIONS} WaitForWindow actions wait together ({hours:g} hours), so a "
+        "change approved then fails unexecuted and runs only when someone retries the Change stage's "
+        "failed actions",
         key=key, line=_line_at(data, [*path, "deployment_window"]),
         hint="CodePipeline ends a Lambda action after 24 hours; the failure says when the window next "
-             "opens. Accept that, or let the window open at least once a day (e.g. '* * 9-16 ? * *')")]
+             "opens. Accept that, or let the window open at least once a week")]
 
 
 def _deployment_window(raw: Mapping | None) -> DeploymentWindow | None:

@@ -48,14 +48,18 @@ def test_the_database_always_needs_two_and_waits_for_its_window(pipelines: dict)
     second = actions[naming.SECOND_APPROVAL_ACTION]["Configuration"]
     assert second["NotificationArn"] == actions[naming.APPROVE_ACTION]["Configuration"]["NotificationArn"]
     assert second["CustomData"] == "Second person (this stack always needs two): #{Review.Summary}"
-    wait = actions[naming.WINDOW_ACTION]
-    assert _parameters(wait) == {"Step": "window", "Cron": "* * 9-16 ? * MON-FRI",
-                                 "TimeZone": "Europe/Dublin"}
-    # after both approvals and the waiver, before the stale guard and everything after it
+    # closed from Friday 17:00 to Monday 09:00 (64 hours): three waits of at most 23 h 30 min each,
+    # one after another, cover the weekend; the last one fails if the window is still closed
+    waits = ["WaitForWindow", "WaitForWindow2", "WaitForWindow3"]
+    assert [name for name in actions if name.startswith(naming.WINDOW_ACTION)] == waits
+    for k, name in enumerate(waits, start=1):
+        assert _parameters(actions[name]) == {"Step": "window", "Cron": "* * 9-16 ? * MON-FRI",
+                                              "TimeZone": "Europe/Dublin", "Wait": f"{k}/3"}
+    # after both approvals and the waiver, in a row, before the stale guard and everything after it
     order = {name: action["RunOrder"] for name, action in actions.items()}
     assert order[naming.APPROVE_ACTION] == order[naming.SECOND_APPROVAL_ACTION] == order[naming.WAIVE_ACTION]
-    assert order[naming.WAIVE_ACTION] < order[naming.WINDOW_ACTION] < order[naming.CHECK_ACTION]
-    assert order[naming.CHECK_ACTION] < order[naming.EXECUTE_ACTION]
+    assert [order[name] for name in waits] == [order[naming.WAIVE_ACTION] + k for k in (1, 2, 3)]
+    assert order["WaitForWindow3"] + 1 == order[naming.CHECK_ACTION] < order[naming.EXECUTE_ACTION]
 
 
 @pytest.mark.parametrize("folder", ["network", "service", "alarms"])

@@ -407,3 +407,22 @@ def test_an_author_cannot_inject_parameters(author: str) -> None:
     parameters = steps._parameters(sent)
     assert parameters["RiskTier"] == "high" and parameters["Approvals"] == HIGH_CHECK["Approvals"]
     assert parameters["CommitAuthor"] == author
+
+
+def test_a_wait_that_is_not_the_last_hands_on_to_the_next_instead_of_failing() -> None:
+    token = f"waiting-since:{int(SATURDAY.timestamp())}"
+    later = SATURDAY + steps.MAX_WINDOW_WAIT
+    handed = steps.window_step(WINDOW | {"Wait": "1/3"}, now=later, continuation=token)
+    assert handed.continuation is None and handed.outputs == {}
+    assert handed.message.endswith("still closed after 23 h 30 min: wait 1 of 3 hands on to the next")
+    # the next one starts its own clock (no token) and waits; the last one fails, naming the total
+    assert steps.window_step(WINDOW | {"Wait": "2/3"}, now=later).continuation is not None
+    with pytest.raises(steps.StepError, match=r"did not open within 70 h 30 min of the approvals \(the "
+                                              r"last of 3 waits since 2026-12-05 10:00 UTC\)"):
+        steps.window_step(WINDOW | {"Wait": "3/3"}, now=later, continuation=token)
+
+
+@pytest.mark.parametrize("wait", ["0/3", "4/3", "x", "1/"])
+def test_a_wait_place_that_cannot_be_read_fails_the_action(wait: str) -> None:
+    with pytest.raises(steps.StepError, match="Wait must be k/n"):
+        steps.window_step(WINDOW | {"Wait": wait}, now=SATURDAY)

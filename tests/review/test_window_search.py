@@ -7,6 +7,7 @@ import time
 
 import pytest
 
+from review import window
 from review.window import Gap, Window, WindowError, longest_closed_gap, next_opening
 
 UTC = dt.timezone.utc
@@ -87,3 +88,26 @@ def test_a_year_of_search_stays_cheap() -> None:
     longest_closed_gap(Window("* * 9-16 ? * MON-FRI", "Europe/Dublin"), at("2026-12-02T00:00:00+00:00"))
     longest_closed_gap(Window("* * * ? * *"), at("2026-12-02T00:00:00+00:00"))
     assert time.perf_counter() - began < 2.0
+
+
+# ---- how many WaitForWindow actions a window needs (each waits at most 23 h 30 min) ----
+
+@pytest.mark.parametrize(("cron", "zone", "actions"), [
+    ("* * * ? * * *", "UTC", 1),             # always open
+    ("* * 9-16 ? * *", "UTC", 1),            # daily: closed 16 hours
+    ("* * 9-16 ? * MON-FRI", "Europe/Dublin", 3),  # closed Fri 17:00 to Mon 09:00: 64 hours
+    ("* * 2 ? * SUN", "UTC", 8),             # weekly: 167 hours, seven waits and a bit
+    ("* * 9-16 1 * ?", "UTC", 8),            # monthly: more than every wait together (capped)
+    ("* * * ? * * 2025", "UTC", 8),          # never opens again: capped
+])
+def test_wait_actions_cover_the_longest_closed_stretch(cron: str, zone: str, actions: int) -> None:
+    assert window.wait_actions(window.Window(cron, zone)) == actions
+
+
+def test_wait_actions_do_not_depend_on_today() -> None:
+    # measured from a fixed reference, so the generated template depends only on the configuration
+    spec = window.Window("* * 9-16 ? * MON-FRI", "Europe/Dublin")
+    window.reference_gap.cache_clear()
+    assert window.reference_gap(spec).closes >= window.GAP_REFERENCE
+    # the longest weekend is the one the clocks go back (2026-10-25): 65 hours
+    assert window.reference_gap(spec).length == dt.timedelta(hours=65)
