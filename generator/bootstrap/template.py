@@ -103,7 +103,8 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
     guardrail = guardrails.guardrail_policy(config, stack_names=stack_names, bucket_arns=bucket_arns,
                                             key_arn=key_arn, topic_arn=topic_arn)
     stack_arns = iam.managed_stack_arns(project, stack_names)
-    steps_function, function_resources = function.steps_resources(project, stack_arns)
+    steps_function, function_resources = function.steps_resources(project, stack_arns,
+                                                                  config.drift_read_policies)
     # One audit record per finished execution (issue 11 item 7): one rule and one function for all.
     recorder_resources = recorder.recorder_resources(project, source_bucket=Ref(source_bucket),
                                                      key_arn=key_arn)

@@ -125,3 +125,23 @@ def test_a_disabled_stack_window_does_not_warn(tmp_path: Path) -> None:
     root = write_config(tmp_path, BASE + (
         "stacks:\n  old:\n    disabled: true\n    deployment_window: {cron: '* * 9 ? * MON'}\n"))
     assert check_overrides(load_config(root), ["old"]) == []
+
+
+def test_the_read_policies_reach_the_steps_role_and_nothing_else() -> None:
+    import dataclasses
+    import json
+
+    from generator import logical_ids
+    from generator.bootstrap.template import build_template, template_json
+    from generator.contract.validate import validate_repository
+
+    report = validate_repository(Path(__file__).resolve().parents[2], lint=False)
+    policies = ("arn:aws:iam::aws:policy/ReadOnlyAccess",)
+    config = dataclasses.replace(report.config, drift_read_policies=policies)
+    doc = json.loads(template_json(build_template(config, report.stacks)))
+    attached = {name: r["Properties"]["ManagedPolicyArns"] for name, r in doc["Resources"].items()
+                if r["Type"] == "AWS::IAM::Role" and "ManagedPolicyArns" in r["Properties"]}
+    assert attached[logical_ids.STACK_POLICY_ROLE] == list(policies)
+    # the execution role keeps the owners' own managed policies; no other role gets the read policies
+    assert [name for name, arns in attached.items() if set(policies) & set(arns)] == [
+        logical_ids.STACK_POLICY_ROLE]
