@@ -104,6 +104,12 @@ TOPIC_WRITES = ("sns:AddPermission", "sns:DeleteTopic", "sns:PutDataProtectionPo
 KEY_WRITES = ("kms:CreateGrant", "kms:DisableKey", "kms:DisableKeyRotation", "kms:PutKeyPolicy",
               "kms:ScheduleKeyDeletion")
 ALIAS_WRITES = ("kms:CreateAlias", "kms:DeleteAlias", "kms:UpdateAlias")
+# changegate's EventBridge rules (<project>-changegate-*): the audit rule, whose targets write the audit
+# records, and the termination-protection rules. Disabling one, or pointing it elsewhere, would stop
+# the records (none could be forged: only the recorder writes audit/) or the protection, silently.
+# On a rule's ARN, Put* is PutRule and PutTargets, Delete* DeleteRule, Disable* DisableRule (service
+# authorization reference; short patterns: the SCP has 5,120 characters for everything).
+RULE_WRITES = ("events:Put*", "events:Delete*", "events:Disable*", "events:RemoveTargets")
 # Every IAM write on a role, user, group or policy; PassRole has its own statement, reads stay open.
 IAM_WRITES = ("iam:Add*", "iam:Attach*", "iam:Create*", "iam:Deactivate*", "iam:Delete*", "iam:Detach*",
               "iam:Enable*", "iam:Put*", "iam:Remove*", "iam:Reset*", "iam:Resync*", "iam:Set*",
@@ -145,6 +151,7 @@ class _Targets:
     topic: object | None
     key: object | None  # None in the SCP: it finds the key by its alias
     alias: object
+    rules: object  # changegate's EventBridge rules
 
 
 def check_break_glass_role_arn(arn: str) -> str | None:
@@ -194,6 +201,7 @@ def guardrail_policy(config: PipelinesConfig, *, stack_names: Iterable[str], buc
         topic=None if config.notifications.topic_arn else topic_arn,
         key=key_arn,
         alias=arn.alias(naming.artifact_key_alias(project)),
+        rules=arn.rule(naming.role_name(project, "*")),
     )
     statements, _ = _statements(config, targets, break_glass_role_arn)
     document = PolicyDocument(Version="2012-10-17", Statement=statements)
@@ -279,9 +287,9 @@ def _statements(config: PipelinesConfig, t: _Targets,
     # branches", CodePipeline user guide, source overrides; review H4). Each action below applies only to
     # its own service's ARNs, so one statement holds them all.
     own = [*t.buckets, *([t.topic] if t.topic is not None else []), *([t.key] if t.key is not None else []),
-           t.alias, t.sync_pipeline, t.changegate_roles, t.changegate_policies, *approvers]
+           t.alias, t.sync_pipeline, t.changegate_roles, t.changegate_policies, t.rules, *approvers]
     actions = [*BUCKET_WRITES, *(TOPIC_WRITES if t.topic is not None else ()),
-               *(KEY_WRITES if t.key is not None else ()), *ALIAS_WRITES, *IAM_WRITES,
+               *(KEY_WRITES if t.key is not None else ()), *ALIAS_WRITES, *IAM_WRITES, *RULE_WRITES,
                "codepipeline:StartPipelineExecution"]
     statements += [
         _deny("OnlyBreakGlassChangesChangegate", action=actions, resource=own, allowed=[],
@@ -364,6 +372,9 @@ class _TemplateArns:
     def alias(self, name: str) -> Sub:
         return Sub(f"{self._P}:kms:{self._AR}:{name}")
 
+    def rule(self, name: str) -> Sub:
+        return Sub(f"{self._P}:events:{self._AR}:rule/{name}")
+
 
 def _scp_targets(config: PipelinesConfig, stack_names: Iterable[str], partition: str) -> _Targets:
     """The SCP's ARNs: any account and region of the OU, and patterns for what CloudFormation named.
@@ -396,6 +407,7 @@ def _scp_targets(config: PipelinesConfig, stack_names: Iterable[str], partition:
         topic=None if config.notifications.topic_arn else f"{p}:sns:*:*:{bootstrap}-*",
         key=None,
         alias=f"{p}:kms:*:*:{naming.artifact_key_alias(project)}",
+        rules=f"{p}:events:*:*:rule/{naming.role_name(project, '*')}",
     )
 
 

@@ -176,6 +176,7 @@ BREAK_GLASS_REQUESTS = [
     ("iam:AttachRolePolicy", HUMAN.arn,
      {"iam:PolicyARN": f"arn:aws:iam::{ACCOUNT}:policy/acme-changegate-approvers"}),
     ("kms:CreateAlias", f"arn:aws:kms:{REGION}:{ACCOUNT}:alias/acme-changegate", {}),
+    ("events:DisableRule", f"arn:aws:events:{REGION}:{ACCOUNT}:rule/acme-changegate-audit", {}),
 ]
 
 
@@ -396,7 +397,7 @@ def _managed_size_from(bootstrap: dict) -> int:
 
 
 def test_adopted_names_are_listed_once_and_fit_up_to_a_measured_count(config):
-    names = [f"legacy{i:02d}" for i in range(40)]  # 8 characters each
+    names = [f"legacy{i:02d}" for i in range(37)]  # 8 characters each
     scp = guardrails.service_control_policy(config, stack_names=names, break_glass_role_arn=BREAK_GLASS)
     assert len(scp.json()) <= guardrails.MAX_SCP_CHARS
     assert scp.json().count("stack/legacy07/*") == 1
@@ -441,3 +442,18 @@ def test_every_iam_write_on_changegate_roles_policies_and_approvers_is_denied(co
     assert {"addusertogroup", "updateassumerolepolicy", "createaccesskey", "putrolepolicy",
             "createpolicyversion", "deleterolepermissionsboundary"} <= checked
     assert verdict(guard, HUMAN, "iam:ChangePassword", user) is ALLOW
+
+
+def test_changegates_rules_stay_as_deployed(guard):
+    """Disabling the audit rule, or pointing it elsewhere, would stop the audit records silently (none
+    could be forged: only the recorder writes audit/); the same for the protection rules."""
+    for name in ("acme-changegate-audit", "acme-changegate-protection-01"):
+        rule = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/{name}"
+        for action in ("DisableRule", "DeleteRule", "PutRule", "PutTargets", "RemoveTargets"):
+            assert action.lower() in _actions("events"), action
+            assert verdict(guard, HUMAN, f"events:{action}", rule) is DENY, (name, action)
+            assert verdict(guard, ADMIN_USER, f"events:{action}", rule) is DENY, (name, action)
+        assert verdict(guard, HUMAN, "events:DescribeRule", rule) is ALLOW  # reading stays open
+    # another team's rules are none of the guardrail's business
+    other = f"arn:aws:events:{REGION}:{ACCOUNT}:rule/other-app-nightly"
+    assert verdict(guard, HUMAN, "events:DisableRule", other) is ALLOW
