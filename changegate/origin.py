@@ -32,6 +32,7 @@ from botocore.exceptions import ClientError
 from changegate.aws import AccessDeniedError, aws_call, error_code
 from generator import naming
 from generator.errors import AwsError
+from review import history
 
 log = logging.getLogger(__name__)
 
@@ -45,10 +46,6 @@ META_SUBJECT = "changegate-subject"
 VARIABLE_METADATA = dict(zip(naming.PIPELINE_VARIABLES, (META_COMMIT, META_AUTHOR, META_SUBJECT),
                              strict=True))
 TRIGGER_START = "StartPipelineExecution"
-# The S3 source action's output variable with the object version it read (CodePipeline user guide,
-# action-reference-S3: "VersionId: The version ID for the object version related to the source
-# change that triggered the pipeline").
-VERSION_VARIABLE = "VersionId"
 # arn:aws:sts::123456789012:assumed-role/acme-changegate-sync/AWSCodeBuild-... (a role session) or
 # arn:aws:iam::123456789012:role/path/acme-changegate-sync (the role itself)
 _ASSUMED = re.compile(r"\Aarn:[a-z-]+:sts::(\d{12}):assumed-role/([^/]+)/.+\Z")
@@ -134,18 +131,9 @@ class Origin:
 
 
 def source_object(details: list[dict], fallback_version: str | None = None) -> SourceObject:
-    """The bucket, key and version the Source action of these action executions read."""
-    for detail in details:
-        if (detail.get("stageName"), detail.get("actionName")) != (naming.SOURCE_STAGE,
-                                                                   naming.SOURCE_ACTION_NAME):
-            continue
-        action_input = detail.get("input", {})
-        configuration = action_input.get("resolvedConfiguration") or action_input.get("configuration") or {}
-        output = detail.get("output", {})
-        version = (output.get("outputVariables", {}).get(VERSION_VARIABLE)
-                   or output.get("executionResult", {}).get("externalExecutionId") or fallback_version)
-        return SourceObject(configuration.get("S3Bucket"), configuration.get("S3ObjectKey"), version)
-    return SourceObject(None, None, fallback_version)
+    """The bucket, key and version the Source action of these action executions read (read as the
+    audit recorder reads it: review/history.py)."""
+    return SourceObject(*history.source_of(details, fallback_version))
 
 
 def read_metadata(s3: Any, source: SourceObject) -> dict[str, str]:
