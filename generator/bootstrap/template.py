@@ -30,7 +30,7 @@ from generator.bootstrap.scanner_suppressions import scanner_suppressions
 from generator.contract.config import PipelinesConfig
 from generator.contract.problems import render_all
 from generator.contract.stacks import LoadedStack
-from generator.contract.validate import validate_repository
+from generator.contract.validate import ValidationReport, validate_repository
 from generator.errors import GenerateError, StackError
 
 # CloudFormation's limits for one template (decision 8). The body goes through S3 (1 MB);
@@ -50,11 +50,13 @@ def enabled_stacks(stacks: Mapping[str, LoadedStack]) -> list[LoadedStack]:
     return [stacks[name] for name in sorted(stacks) if not stacks[name].settings.disabled]
 
 
-def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -> Template:
+def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack], *,
+                   check_limits: bool = True) -> Template:
     """The bootstrap template for ``config`` and the loaded ``stacks`` (folder -> stack).
 
-    Raises ``GenerateError`` when two stacks would share a name or logical id, or when the
-    template would exceed a CloudFormation limit.
+    Raises ``GenerateError`` when two stacks would share a name or logical id, or (unless
+    ``check_limits`` is off: generator/bootstrap/shards.py then splits it) when the template
+    would exceed a CloudFormation limit.
     """
     project = config.project
     enabled = enabled_stacks(stacks)
@@ -121,7 +123,8 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
     _add_outputs(template, config, source_bucket, artifact_bucket, topic_arn, connection_arn, approvers,
                  guardrail, sync, enabled)
     template.set_metadata({"Changegate": _metadata(config, stacks)})
-    _check_limits(template, len(stacks), len(enabled))
+    if check_limits:
+        _check_limits(template, len(stacks), len(enabled))
     return template
 
 
@@ -145,12 +148,18 @@ def render_template(root: Path) -> str:
     Raises ``ConfigError`` for an invalid ``pipelines/config.yaml``, ``StackError`` when a stack
     has errors (run ``changegate validate`` for the details), ``GenerateError`` for a limit.
     """
+    report = validated_repository(root)
+    return template_json(build_template(report.config, report.stacks))
+
+
+def validated_repository(root: Path) -> ValidationReport:
+    """The repository's validation report (without cfn-lint); ``StackError`` when it has errors."""
     report = validate_repository(Path(root), lint=False)
     if not report.ok:
         raise StackError("cannot generate pipelines/pipelines.json: the stacks have errors\n"
                          f"{render_all(report.errors)}\n    hint: fix them (changegate validate), "
                          "then run changegate generate again", tuple(report.errors))
-    return template_json(build_template(report.config, report.stacks))
+    return report
 
 
 def _check_names(project: str, enabled: list[LoadedStack]) -> None:
