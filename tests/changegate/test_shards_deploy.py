@@ -1,0 +1,101 @@
+"""``changegate deploy`` with a sharded bootstrap template: the nested stacks' templates are staged,
+content-addressed, before the parent's change set is created (moto S3 and CloudFormation; the order
+of the calls is read from botocore's own before-call events)."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from pathlib import Path
+
+import boto3
+import pytest
+from moto import mock_aws
+
+from changegate import deploy as deploying
+from changegate.changesets import ChangeSet, ResourceChange
+from changegate.commands.deploy import _committed_shards, _pipelines_moving
+from generator.bootstrap.shards import compact, shard_key
+from generator.errors import UsageError
+
+ACCOUNT = "123456789012"
+REGION = "us-east-1"
+STACK = "acme-pipelines"
+
+
+def _shard(logical_id: str, n: int) -> deploying.ShardTemplate:
+    body = compact({"AWSTemplateFormatVersion": "2010-09-09",
+                    "Resources": {f"Topic{n}": {"Type": "AWS::SNS::Topic"}}})
+    return deploying.ShardTemplate(logical_id, shard_key("acme", body), body)
+
+
+@pytest.fixture
+def clients():
+    with mock_aws():
+        yield (boto3.client("cloudformation", region_name=REGION),
+               boto3.client("s3", region_name=REGION, endpoint_url="http://s3.amazonaws.com"))
+
+
+def test_shards_are_uploaded_before_the_change_set_and_only_once(clients, make_template) -> None:
+    cfn, s3 = clients
+    calls: list[str] = []
+    s3.meta.events.register("before-parameter-build.s3.PutObject",
+                            lambda params, **kw: calls.append(f"PutObject {params['Key']}"))
+    cfn.meta.events.register("before-parameter-build.cloudformation.CreateChangeSet",
+                             lambda **kw: calls.append("CreateChangeSet"))
+    shards = [_shard("Shard01", 1), _shard("Shard07", 7)]
+    plan = deploying.prepare(cfn, s3, stack=STACK, body=make_template(), account=ACCOUNT, region=REGION,
+                             shards=shards, sleep=lambda s: None)
+    assert plan.shards_uploaded == tuple(s.key for s in shards)
+    create = calls.index("CreateChangeSet")
+    for shard in shards:
+        assert calls.index(f"PutObject {shard.key}") < create
+        stored = s3.get_object(Bucket=plan.bucket.name, Key=shard.key)
+        assert stored["Body"].read().decode() == shard.body
+        assert stored["ContentType"] == "application/json"
+        assert stored["Metadata"]["sha256"] == hashlib.sha256(shard.body.encode()).hexdigest()
+    deploying.discard(cfn, STACK, plan.change_set.name, plan.change_set_type)
+    again = deploying.prepare(cfn, s3, stack=STACK, body=make_template(), account=ACCOUNT, region=REGION,
+                              shards=shards, sleep=lambda s: None)
+    assert again.shards_uploaded == ()  # the same content is already staged under its key
+
+
+def _sharded_files(tmp_path: Path) -> Path:
+    shard = _shard("Shard03", 3)
+    (tmp_path / "shards").mkdir()
+    (tmp_path / "shards" / "03.json").write_text(json.dumps(json.loads(shard.body), indent=2) + "\n")
+    parent = {"Metadata": {"Changegate": {"Project": "acme", "Shards": {
+        "Shard03": {"Key": shard.key, "Stacks": ["network"], "Template": "shards/03.json"}}}},
+        "Resources": {}}
+    path = tmp_path / "pipelines.json"
+    path.write_text(json.dumps(parent))
+    return path
+
+
+def test_a_committed_sharded_template_deploys_its_committed_shards(tmp_path: Path) -> None:
+    path = _sharded_files(tmp_path)
+    (shard,) = _committed_shards(path, json.loads(path.read_text()))
+    assert shard == _shard("Shard03", 3)
+
+
+def test_a_stale_or_missing_shard_file_is_refused(tmp_path: Path) -> None:
+    path = _sharded_files(tmp_path)
+    (tmp_path / "shards" / "03.json").write_text('{"Resources": {}}')
+    with pytest.raises(UsageError, match=r"shards/03.json is not the template .* names for Shard03"):
+        _committed_shards(path, json.loads(path.read_text()))
+    (tmp_path / "shards" / "03.json").unlink()
+    with pytest.raises(UsageError, match=r"Shard03's template .*03.json cannot be read"):
+        _committed_shards(path, json.loads(path.read_text()))
+
+
+def test_pipelines_moving_into_nested_stacks_are_called_out() -> None:
+    def change(action: str, stack: str = "") -> ResourceChange:
+        return ResourceChange(action=action, logical_id="PipelineNetwork", physical_id="acme-network",
+                              resource_type="AWS::CodePipeline::Pipeline", stack=stack)
+
+    moving = ChangeSet(stack=STACK, name="cs", change_set_id="", status="CREATE_COMPLETE",
+                       execution_status="AVAILABLE", changes=(change("Remove"), change("Add", "Shard05")))
+    assert _pipelines_moving(moving) == ["PipelineNetwork"]
+    added = ChangeSet(stack=STACK, name="cs", change_set_id="", status="CREATE_COMPLETE",
+                      execution_status="AVAILABLE", changes=(change("Add", "Shard05"),))
+    assert _pipelines_moving(added) == []
