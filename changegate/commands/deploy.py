@@ -147,14 +147,20 @@ def _templates(root: Path, template_path: Path | None) -> tuple[str, tuple[deplo
 
 
 def _committed_shards(template_path: Path, template: dict) -> tuple[deploying.ShardTemplate, ...]:
-    """The shard files a committed parent names (Metadata.Changegate.Shards), each checked against the
-    content-addressed key the parent names for it: a stale shard file would deploy other content."""
-    from generator.bootstrap.shards import compact, shard_key
+    """The shard files of the nested stacks a committed parent holds (their files and keys are in
+    Metadata.Changegate.Shards), each checked against the content-addressed key the parent names for
+    it: a stale shard file would deploy other content. A nested stack the template no longer holds
+    (step 1 of crossing into shards, docs/bootstrap-stack.md) needs no file."""
+    from generator.bootstrap.shards import NESTED_STACK_TYPE, compact, shard_key
 
     metadata = (template.get("Metadata") or {}).get("Changegate") or {}
     project, named = metadata.get("Project", ""), metadata.get("Shards") or {}
+    held = {lid for lid, r in (template.get("Resources") or {}).items()
+            if isinstance(r, dict) and r.get("Type") == NESTED_STACK_TYPE}
     shards = []
     for logical_id, shard in sorted(named.items()):
+        if logical_id not in held:
+            continue
         path = template_path.parent / shard["Template"]
         try:
             body = compact(json.loads(path.read_text("utf-8")))

@@ -65,8 +65,9 @@ def _sharded_files(tmp_path: Path) -> Path:
     (tmp_path / "shards").mkdir()
     (tmp_path / "shards" / "03.json").write_text(json.dumps(json.loads(shard.body), indent=2) + "\n")
     parent = {"Metadata": {"Changegate": {"Project": "acme", "Shards": {
-        "Shard03": {"Key": shard.key, "Stacks": ["network"], "Template": "shards/03.json"}}}},
-        "Resources": {}}
+        "Shard03": {"Key": shard.key, "Stacks": ["network"], "Template": "shards/03.json"},
+        "Shard05": {"Key": "gone", "Stacks": ["alarms"], "Template": "shards/05.json"}}}},
+        "Resources": {"Shard03": {"Type": "AWS::CloudFormation::Stack"}}}
     path = tmp_path / "pipelines.json"
     path.write_text(json.dumps(parent))
     return path
@@ -74,6 +75,7 @@ def _sharded_files(tmp_path: Path) -> Path:
 
 def test_a_committed_sharded_template_deploys_its_committed_shards(tmp_path: Path) -> None:
     path = _sharded_files(tmp_path)
+    # Shard05 is named in the metadata but no nested stack of the template: no file needed
     (shard,) = _committed_shards(path, json.loads(path.read_text()))
     assert shard == _shard("Shard03", 3)
 
@@ -99,3 +101,56 @@ def test_pipelines_moving_into_nested_stacks_are_called_out() -> None:
     added = ChangeSet(stack=STACK, name="cs", change_set_id="", status="CREATE_COMPLETE",
                       execution_status="AVAILABLE", changes=(change("Add", "Shard05"),))
     assert _pipelines_moving(added) == []
+
+
+MOTO_ACCOUNT = "111122223333"  # the account pipelines/config.yaml's ARNs name
+CONNECTION = (f"arn:aws:codeconnections:eu-west-1:{MOTO_ACCOUNT}:connection/"
+              "00000000-0000-0000-0000-000000000000")
+
+
+@pytest.mark.filterwarnings("ignore:Tried to parse:UserWarning")
+def test_the_sharded_example_deploys_with_its_nested_stacks_in_moto(monkeypatch, tmp_path: Path) -> None:
+    """End to end in moto: the example repository, sharded by force, staged and deployed. moto reads each
+    nested stack's template from the staging bucket through the parent's Fn::Sub TemplateURL, and names
+    the nested stacks <parent>-<logical id>-<random> as CloudFormation does (moto ignores the pipelines
+    themselves, see tests/generator/test_template_moto.py)."""
+    import shutil
+
+    from botocore.awsrequest import AWSResponse
+
+    from generator.bootstrap.functions import function_archive, function_code_key
+    from generator.bootstrap.shards import shard_template
+    from generator.bootstrap.template import build_template, enabled_stacks, validated_repository
+
+    repo = Path(__file__).resolve().parents[2]
+    root = tmp_path / "repo"
+    shutil.copytree(repo / "stacks", root / "stacks")
+    shutil.copytree(repo / "pipelines", root / "pipelines")
+    config = root / "pipelines" / "config.yaml"
+    config.write_text(config.read_text().replace("connection_arn: create", f"connection_arn: {CONNECTION}"))
+    report = validated_repository(root)
+    doc = build_template(report.config, report.stacks).to_dict()
+    templates = shard_template(doc, "acme", [s.name for s in enabled_stacks(report.stacks)])
+    shards = [deploying.ShardTemplate(s.logical_id, s.key, s.body) for s in templates.shards]
+    archive = function_archive()
+    function = deploying.FunctionCode(function_code_key(archive), archive.data, archive.sha256)
+    monkeypatch.setenv("MOTO_ACCOUNT_ID", MOTO_ACCOUNT)
+    with mock_aws():
+        session = boto3.Session(region_name="eu-west-1")
+        session.client("iam").create_role(RoleName="PlatformApprovers", AssumeRolePolicyDocument="{}")
+        cfn = session.client("cloudformation")
+        s3 = session.client("s3", endpoint_url="http://s3.amazonaws.com")
+        cfn.meta.events.register("before-call.cloudformation.UpdateTerminationProtection",
+                                 lambda **kw: (AWSResponse(None, 200, {}, None), {"StackId": "x"}))
+        plan = deploying.prepare(cfn, s3, stack=STACK, body=compact(json.loads(templates.text)),
+                                 account=MOTO_ACCOUNT, region="eu-west-1", function=function, shards=shards,
+                                 sleep=lambda s: None)
+        added = {c.logical_id for c in plan.change_set.changes if c.action == "Add"}
+        assert {s.logical_id for s in shards} <= added
+        outcome = deploying.execute(cfn, plan, sleep=lambda s: None)
+        assert outcome.succeeded, outcome.failures
+        nested = {s["StackName"]: s["StackStatus"] for s in cfn.describe_stacks()["Stacks"]
+                  if s["StackName"] != STACK}
+        assert sorted(name.rsplit("-", 1)[0] for name in nested) == sorted(
+            f"{STACK}-{s.logical_id}" for s in shards)
+        assert set(nested.values()) == {"CREATE_COMPLETE"}
