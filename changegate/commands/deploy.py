@@ -54,7 +54,8 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
     """Deploy the bootstrap stack (<project>-pipelines) through a change set.
 
     Refuses a region that lacks a resource type or action the template uses (naming both).
-    Uploads the stack-policy function's code to the staging bucket (once per content), shows
+    Uploads the stack-policy function's code, and the nested stacks' templates when the bootstrap
+    template is sharded, to the staging bucket (once per content), shows
     the change set (adds, modifies, removes, replacements, pipelines added and removed), asks
     before executing it, follows the stack events until the stack settles, then turns
     termination protection on. Exit 0 when deployed or nothing changed.

@@ -33,8 +33,8 @@ from generator.contract.stacks import LoadedStack
 from generator.contract.validate import ValidationReport, validate_repository
 from generator.errors import GenerateError, StackError
 
-# CloudFormation's limits for one template (decision 8). The body goes through S3 (1 MB);
-# sharding into nested stacks comes later, so for now the generator stops at the limit.
+# CloudFormation's limits for one template (decision 8). The body goes through S3 (1 MB); beyond
+# them `changegate generate` shards the template into nested stacks (generator/bootstrap/shards.py).
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000
 MAX_OUTPUTS = 200
@@ -229,8 +229,8 @@ def _check_limits(template: Template, n_stacks: int, n_pipelines: int) -> None:
     size = len(deployable_json(template_json(template)).encode("utf-8"))
     outputs = len(template.outputs)
     why = f"({n_stacks} stacks, {n_pipelines} with a pipeline)"
-    hint = ("\n    hint: sharding the bootstrap stack into nested stacks is not supported yet; "
-            "disable stacks (stacks.<name>.disabled) or split the repository")
+    hint = ("\n    hint: one template cannot hold them; generator/bootstrap/shards.py "
+            "(changegate generate) shards it into nested stacks")
     if resources > MAX_RESOURCES:
         raise GenerateError(f"the bootstrap template would hold {resources} resources, over "
                             f"CloudFormation's limit of {MAX_RESOURCES} per template {why}{hint}")
