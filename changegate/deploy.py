@@ -1,14 +1,14 @@
 """Deploy the bootstrap stack by hand: stage the template, change set, execute, follow, protect.
 
-The template always goes through a staging bucket of this account and region. CloudFormation takes a
-template body of at most 51,200 bytes inline and 1 MB from S3 (CloudFormation quotas, "Template body
-size in a request" and "... in an Amazon S3 object"). The example project's compact body is about 30
-KB, under the inline limit, but it grows with every stack, so one path through S3 serves every size.
-The staging bucket also holds the code of the stack-policy function the stack pipelines invoke: it
-is uploaded before the change set is created, because CloudFormation reads it when it creates or
-updates the function; so are the templates of the bootstrap stack's nested stacks when it is sharded
-(generator/bootstrap/shards.py), for the same reason. The deployment is a change set, like every
-other change changegate makes: the operator sees it before it executes.
+The template always goes through a staging bucket of this account and region. CloudFormation
+takes a template body of at most 51,200 bytes inline and 1 MB from S3 (CloudFormation quotas,
+"Template body size in a request" and "... in an Amazon S3 object"). The example project's compact
+body is about 30 KB, under the inline limit, but it grows with every stack, so one path through S3
+serves every size. The staging bucket also holds the code of the stack-policy function the stack
+pipelines invoke: it is uploaded before the change set is created, because CloudFormation reads it
+when it creates or updates the function; so are the templates of the bootstrap stack's nested
+stacks when it is sharded (generator/bootstrap/shards.py), for the same reason. The deployment is
+a change set, like every other change changegate makes: the operator sees it before it executes.
 """
 
 from __future__ import annotations
@@ -187,8 +187,7 @@ def upload_template(s3: Any, bucket: str, account: str, region: str, stack: str,
     return f"https://{bucket}.s3.{region}.{suffix}/{key}"
 
 
-def upload_function_code(s3: Any, bucket: str, account: str, code: FunctionCode,
-                         content_type: str = FUNCTION_CONTENT_TYPE) -> bool:
+def upload_function_code(s3: Any, bucket: str, account: str, code: FunctionCode) -> bool:
     """Put ``code`` at its key unless the same content is already there; True when uploaded.
 
     The key is the content's hash, so an object there normally is this code; its recorded hash and
@@ -204,15 +203,44 @@ def upload_function_code(s3: Any, bucket: str, account: str, code: FunctionCode,
             head = None
     if head and head.get("Metadata", {}).get("sha256") == code.sha256 \
             and head.get("ContentLength") == len(code.data):
-        log.info("%s is already staged", location)
+        log.info("function code %s is already staged", location)
         return False
-    # Content-MD5: S3 refuses a body that arrives damaged, so a bad zip never sits under a good key
+    _put(s3, bucket, account, code, FUNCTION_CONTENT_TYPE)
+    return True
+
+
+def upload_shard_template(s3: Any, bucket: str, account: str, shard: ShardTemplate) -> bool:
+    """Put a nested stack's template at its key unless exactly that content is there; True when uploaded.
+
+    Compared byte for byte, not by recorded metadata (which whoever writes the object sets):
+    CloudFormation reads the nested stacks' templates from their URLs when it creates the change set
+    (and again at later updates of the parent), so what sits under the key is what deploys. A few
+    hundred KB a shard is cheap to read.
+    """
+    code = shard.code
+    location = f"s3://{bucket}/{code.key}"
+    with aws_call("s3:GetObject", location):
+        try:
+            current = s3.get_object(Bucket=bucket, Key=code.key, ExpectedBucketOwner=account)["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            current = None
+    if current == code.data:
+        log.info("shard template %s is already staged", location)
+        return False
+    _put(s3, bucket, account, code, TEMPLATE_CONTENT_TYPE)
+    return True
+
+
+def _put(s3: Any, bucket: str, account: str, code: FunctionCode, content_type: str) -> None:
+    location = f"s3://{bucket}/{code.key}"
+    # Content-MD5: S3 refuses a body that arrives damaged, so a bad file never sits under a good key
     md5 = base64.b64encode(hashlib.md5(code.data, usedforsecurity=False).digest()).decode()
     with aws_call("s3:PutObject", location):
         s3.put_object(Bucket=bucket, Key=code.key, Body=code.data, ContentType=content_type,
                       Metadata={"sha256": code.sha256}, ExpectedBucketOwner=account, ContentMD5=md5)
     log.info("uploaded %s (%d bytes)", location, len(code.data))
-    return True
 
 
 # ---- the change set ----
@@ -258,9 +286,8 @@ def prepare(cfn: Any, s3: Any, *, stack: str, body: str, account: str, region: s
     # before the change set: CloudFormation reads the code when it creates or updates the function
     uploaded = upload_function_code(s3, bucket.name, account, function) if function is not None else None
     # the nested stacks' templates too: CloudFormation reads them when it creates the change set
-    shards_uploaded = tuple(
-        shard.key for shard in shards
-        if upload_function_code(s3, bucket.name, account, shard.code, TEMPLATE_CONTENT_TYPE))
+    shards_uploaded = tuple(shard.key for shard in shards
+                            if upload_shard_template(s3, bucket.name, account, shard))
     url = upload_template(s3, bucket.name, account, region, stack, body)
     name = change_set_name or new_change_set_name()
     with aws_call("cloudformation:CreateChangeSet", f"stack/{stack}"):

@@ -60,6 +60,19 @@ def test_shards_are_uploaded_before_the_change_set_and_only_once(clients, make_t
     assert again.shards_uploaded == ()  # the same content is already staged under its key
 
 
+def test_other_content_under_a_shard_key_is_replaced_even_with_the_right_metadata(clients) -> None:
+    """CloudFormation reads the nested stacks' templates from their URLs: what sits under the key is
+    what deploys, so it is compared byte for byte, not by its (forgeable) metadata."""
+    _, s3 = clients
+    bucket = deploying.ensure_staging_bucket(s3, ACCOUNT, REGION).name
+    shard = _shard("Shard02", 2)
+    s3.put_object(Bucket=bucket, Key=shard.key, Body=b'{"Resources": {"Evil": {}}}',
+                  Metadata={"sha256": shard.code.sha256})
+    assert deploying.upload_shard_template(s3, bucket, ACCOUNT, shard) is True
+    assert s3.get_object(Bucket=bucket, Key=shard.key)["Body"].read().decode() == shard.body
+    assert deploying.upload_shard_template(s3, bucket, ACCOUNT, shard) is False
+
+
 def _sharded_files(tmp_path: Path) -> Path:
     shard = _shard("Shard03", 3)
     (tmp_path / "shards").mkdir()
