@@ -125,3 +125,17 @@ def test_folders_and_overrides_named_like_shards_are_validation_errors() -> None
     assert is_shard_name("acme", "acme-pipelines-Shard01-1A2B3C")
     assert not is_shard_name("acme", "acme-pipelines")
     assert not is_shard_name("acme", "acme-pipelines2")
+
+
+def test_a_parent_over_its_own_limits_is_refused() -> None:
+    many = {f"Queue{i:03d}": {"Type": "AWS::SQS::Queue"} for i in range(496)}  # 501 shared with _doc's 5
+    with pytest.raises(GenerateError, match=r"the sharded bootstrap template \(the parent\) would have 501 "
+                                            r"resources, over CloudFormation's limit of 500"):
+        shard_template(_doc({"Properties": {}}, **many), "demo", ["app"])
+
+
+def test_a_shard_over_its_limits_is_refused() -> None:
+    big = {"Properties": {"Padding": "x" * 1_000_001}}
+    over = r"cannot be sharded: shard \d\d \(1 stacks\) would have \d+ bytes without whitespace, over "
+    with pytest.raises(GenerateError, match=over + r"CloudFormation's limit of 1000000"):
+        shard_template(_doc(big), "demo", ["app"])
