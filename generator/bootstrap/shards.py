@@ -14,7 +14,8 @@ with the same explicit name, and CloudFormation creates before it deletes (remov
 the update's cleanup phase, UPDATE_COMPLETE_CLEANUP_IN_PROGRESS), so the create fails on the name
 still in use; and a re-created pipeline has lost its execution history. With hashing, adding or
 removing a stack touches only its own shard. 16 slots hold 999 pipelines at about 62 a shard (the
-fullest about 80, measured in tests/generator/test_shards.py), far under the ~180 a template holds.
+fullest holds 75 with the benchmark's folder names, docs/performance.md), far under the ~180 a
+template holds, so hashing's unevenness, and pipelines growing with changegate, have room.
 
 Each shard's template is content-addressed in the staging bucket (``changegate deploy`` uploads it
 before creating the parent's change set), so a change inside a shard is a visible change of the
@@ -47,8 +48,10 @@ from generator.contract.shard_names import is_shard_name, shard_stack_prefix
 from generator.contract.stacks import LoadedStack
 from generator.errors import GenerateError
 
-# "Parameters: 200 per template" (CloudFormation quotas); the other limits are template.py's.
+# CloudFormation quotas: 200 parameters per template; the other limits are template.py's.
 MAX_PARAMETERS = 200
+# Fixed for good: changing it would move most pipelines to another nested stack (see above).
+# 16 x ~180 pipelines a template leaves room for 2.9 times CodePipeline's 999 stack pipelines.
 SHARD_SLOTS = 16
 SHARDS_DIR = "shards"  # beside the parent: pipelines/shards/<NN>.json
 NESTED_STACK_TYPE = "AWS::CloudFormation::Stack"
