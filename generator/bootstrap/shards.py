@@ -297,8 +297,8 @@ def _child(ids: list[str], resources: Mapping[str, Any], parent: Mapping[str, An
             # a parameter passed from that resource already orders the nested stack after it
             if target not in targets:
                 depends_on.add(target)
-        if kept:
-            resource["DependsOn"] = kept
+        if kept:  # as written: a single string stays a string
+            resource["DependsOn"] = kept if isinstance(resource["DependsOn"], list) else kept[0]
         else:
             del resource["DependsOn"]
     parameters = {name: {"Type": "String", "Description": f"Passed by the parent: {_describe(value)}"}
