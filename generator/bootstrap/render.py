@@ -13,7 +13,8 @@ import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from generator.bootstrap.shards import SHARDS_DIR, render_bootstrap
+from generator.bootstrap.shards import SHARDS_DIR, bootstrap_templates
+from generator.bootstrap.template import validated_repository
 
 TEMPLATE_RELPATH = "pipelines/pipelines.json"
 # The shard files this command owns (and removes when stale): two digits, .json.
@@ -63,7 +64,8 @@ def generate(root: Path, output: Path | None = None, *, check: bool = False) -> 
     the shards' content), each file replaced whole, then leftover shard files are removed.
     """
     path = Path(output) if output is not None else default_output(root)
-    templates = render_bootstrap(Path(root))
+    report = validated_repository(Path(root))
+    templates = bootstrap_templates(report.config, report.stacks)
     parent = RenderedFile(path, templates.text, _read(path) != templates.text)
     shards = tuple(RenderedFile(path.parent / s.file, s.text, _read(path.parent / s.file) != s.text)
                    for s in templates.shards)
