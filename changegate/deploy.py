@@ -6,8 +6,9 @@ takes a template body of at most 51,200 bytes inline and 1 MB from S3 (CloudForm
 body is about 30 KB, under the inline limit, but it grows with every stack, so one path through S3
 serves every size. The staging bucket also holds the code of the stack-policy function the stack
 pipelines invoke: it is uploaded before the change set is created, because CloudFormation reads it
-when it creates or updates the function. The deployment is a change set, like every other change
-changegate makes: the operator sees it before it executes.
+when it creates or updates the function; so are the templates of the bootstrap stack's nested
+stacks when it is sharded (generator/bootstrap/shards.py), for the same reason. The deployment is
+a change set, like every other change changegate makes: the operator sees it before it executes.
 """
 
 from __future__ import annotations
@@ -18,7 +19,7 @@ import json
 import logging
 import time
 import uuid
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from typing import Any
@@ -51,6 +52,7 @@ DEAD = frozenset({"ROLLBACK_COMPLETE", "ROLLBACK_FAILED", "DELETE_FAILED"})
 # ContinueUpdateRollback). Deleting it would delete the pipelines: never suggest that.
 STUCK_ROLLBACK = "UPDATE_ROLLBACK_FAILED"
 FUNCTION_CONTENT_TYPE = "application/zip"
+TEMPLATE_CONTENT_TYPE = "application/json"
 
 
 @dataclass(frozen=True)
@@ -70,6 +72,20 @@ class FunctionCode:
 
 
 @dataclass(frozen=True)
+class ShardTemplate:
+    """A nested stack's template (compact ``body``) and the content-addressed key the parent names."""
+
+    logical_id: str
+    key: str
+    body: str
+
+    @property
+    def code(self) -> FunctionCode:
+        data = self.body.encode("utf-8")
+        return FunctionCode(self.key, data, hashlib.sha256(data).hexdigest())
+
+
+@dataclass(frozen=True)
 class DeployPlan:
     stack: str
     change_set: ChangeSet
@@ -77,6 +93,7 @@ class DeployPlan:
     bucket: StagingBucket
     template_url: str
     function_uploaded: bool | None = None  # None: no function code given
+    shards_uploaded: tuple[str, ...] = ()  # keys of the shard templates uploaded (not already staged)
 
 
 @dataclass(frozen=True)
@@ -188,13 +205,42 @@ def upload_function_code(s3: Any, bucket: str, account: str, code: FunctionCode)
             and head.get("ContentLength") == len(code.data):
         log.info("function code %s is already staged", location)
         return False
-    # Content-MD5: S3 refuses a body that arrives damaged, so a bad zip never sits under a good key
+    _put(s3, bucket, account, code, FUNCTION_CONTENT_TYPE)
+    return True
+
+
+def upload_shard_template(s3: Any, bucket: str, account: str, shard: ShardTemplate) -> bool:
+    """Put a nested stack's template at its key unless exactly that content is there; True when uploaded.
+
+    Compared byte for byte, not by recorded metadata (which whoever writes the object sets):
+    CloudFormation reads the nested stacks' templates from their URLs when it creates the change set
+    (and again at later updates of the parent), so what sits under the key is what deploys. A few
+    hundred KB a shard is cheap to read.
+    """
+    code = shard.code
+    location = f"s3://{bucket}/{code.key}"
+    with aws_call("s3:GetObject", location):
+        try:
+            current = s3.get_object(Bucket=bucket, Key=code.key, ExpectedBucketOwner=account)["Body"].read()
+        except ClientError as exc:
+            if error_code(exc) not in ("404", "NoSuchKey", "NotFound"):
+                raise
+            current = None
+    if current == code.data:
+        log.info("shard template %s is already staged", location)
+        return False
+    _put(s3, bucket, account, code, TEMPLATE_CONTENT_TYPE)
+    return True
+
+
+def _put(s3: Any, bucket: str, account: str, code: FunctionCode, content_type: str) -> None:
+    location = f"s3://{bucket}/{code.key}"
+    # Content-MD5: S3 refuses a body that arrives damaged, so a bad file never sits under a good key
     md5 = base64.b64encode(hashlib.md5(code.data, usedforsecurity=False).digest()).decode()
     with aws_call("s3:PutObject", location):
-        s3.put_object(Bucket=bucket, Key=code.key, Body=code.data, ContentType=FUNCTION_CONTENT_TYPE,
+        s3.put_object(Bucket=bucket, Key=code.key, Body=code.data, ContentType=content_type,
                       Metadata={"sha256": code.sha256}, ExpectedBucketOwner=account, ContentMD5=md5)
-    log.info("uploaded function code to %s (%d bytes)", location, len(code.data))
-    return True
+    log.info("uploaded %s (%d bytes)", location, len(code.data))
 
 
 # ---- the change set ----
@@ -215,10 +261,12 @@ def new_change_set_name() -> str:
 
 
 def prepare(cfn: Any, s3: Any, *, stack: str, body: str, account: str, region: str,
-            function: FunctionCode | None = None, change_set_name: str | None = None,
+            function: FunctionCode | None = None, shards: Sequence[ShardTemplate] = (),
+            change_set_name: str | None = None,
             sleep: Sleep = time.sleep, clock: Clock = time.monotonic,
             timeout: float = 600, interval: float = 3) -> DeployPlan:
-    """Stage the function code and the template, create the change set; return it described."""
+    """Stage the function code, the shards' templates and the template, create the change set;
+    return it described."""
     existing = stack_status(cfn, stack)
     status = existing["StackStatus"] if existing else None
     if status in DEAD:
@@ -237,6 +285,9 @@ def prepare(cfn: Any, s3: Any, *, stack: str, body: str, account: str, region: s
     bucket = ensure_staging_bucket(s3, account, region)
     # before the change set: CloudFormation reads the code when it creates or updates the function
     uploaded = upload_function_code(s3, bucket.name, account, function) if function is not None else None
+    # the nested stacks' templates too: CloudFormation reads them when it creates the change set
+    shards_uploaded = tuple(shard.key for shard in shards
+                            if upload_shard_template(s3, bucket.name, account, shard))
     url = upload_template(s3, bucket.name, account, region, stack, body)
     name = change_set_name or new_change_set_name()
     with aws_call("cloudformation:CreateChangeSet", f"stack/{stack}"):
@@ -248,7 +299,7 @@ def prepare(cfn: Any, s3: Any, *, stack: str, body: str, account: str, region: s
     if change_set.status == "FAILED" and not change_set.is_empty:
         discard(cfn, stack, name, change_set_type)
         raise AwsError(f"the change set for stack {stack} failed: {change_set.status_reason}")
-    return DeployPlan(stack, change_set, change_set_type, bucket, url, uploaded)
+    return DeployPlan(stack, change_set, change_set_type, bucket, url, uploaded, shards_uploaded)
 
 
 def _wait_for_change_set(cfn: Any, stack: str, name: str, *, sleep: Sleep, clock: Clock,

@@ -54,14 +54,15 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
     """Deploy the bootstrap stack (<project>-pipelines) through a change set.
 
     Refuses a region that lacks a resource type or action the template uses (naming both).
-    Uploads the stack-policy function's code to the staging bucket (once per content), shows
+    Uploads the stack-policy function's code, and the nested stacks' templates when the bootstrap
+    template is sharded, to the staging bucket (once per content), shows
     the change set (adds, modifies, removes, replacements, pipelines added and removed), asks
     before executing it, follows the stack events until the stack settles, then turns
     termination protection on. Exit 0 when deployed or nothing changed.
     """
     config = load_config(root)
     stack = bootstrap_stack_name(config.project)
-    body = _template_body(root, template_path)
+    body, shards = _templates(root, template_path)
     function = _function_code(body, template_path)
     aws = aws_from_context(profile, region)
     obj = ctx.find_object(dict) or {}
@@ -69,11 +70,12 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
     cfn, s3 = aws.client("cloudformation"), aws.client("s3")
     region_name = cfn.meta.region_name
     if not no_region_check:
-        check_region(body, region_name)
+        for checked in (body, *(shard.body for shard in shards)):
+            check_region(checked, region_name)
     account = aws.account()
     _check_account(config, account)
     plan = deploying.prepare(cfn, s3, stack=stack, body=body, account=account, region=region_name,
-                             function=function, sleep=sleep, clock=clock)
+                             function=function, shards=shards, sleep=sleep, clock=clock)
     text = output_format == "text"
     if text and plan.bucket.created:
         tls = "TLS only" if plan.bucket.tls_only else "no TLS-only policy: the endpoint is plain http"
@@ -82,6 +84,9 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
     if text and plan.function_uploaded:
         click.echo(f"Uploaded function code to s3://{plan.bucket.name}/{function.key} "
                    f"({len(function.data):,} bytes)", err=True)
+    if text and shards:
+        click.echo(f"Nested stacks (shards): {len(shards)} templates staged in s3://{plan.bucket.name}/, "
+                   f"{len(plan.shards_uploaded)} of them uploaded now", err=True)
     change_set = plan.change_set
     if change_set.is_empty:
         deploying.discard(cfn, stack, change_set.name, plan.change_set_type)
@@ -110,7 +115,9 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
               "failures": [{"logical_id": e.logical_id, "type": e.resource_type, "status": e.status,
                             "reason": e.reason} for e in outcome.failures],
               "warning": outcome.protection_warning,
-              "function_code": {"key": function.key, "uploaded": plan.function_uploaded}}
+              "function_code": {"key": function.key, "uploaded": plan.function_uploaded},
+              "shards": [{"logical_id": shard.logical_id, "key": shard.key,
+                          "uploaded": shard.key in plan.shards_uploaded} for shard in shards]}
     if outcome.succeeded:
         _emit(output_format, result, f"Deployed: stack {stack} is {outcome.status}; "
               "termination protection is on." if not outcome.protection_warning else
@@ -122,19 +129,52 @@ def deploy(ctx: click.Context, root: Path, template_path: Path | None, yes: bool
     return 1
 
 
-def _template_body(root: Path, template_path: Path | None) -> str:
-    """The bootstrap template as deployed: generated from ``root`` (or ``--template``), compact."""
-    from generator.bootstrap.template import (  # troposphere: only when deploying
-        deployable_json,
-        render_template,
-    )
+def _templates(root: Path, template_path: Path | None) -> tuple[str, tuple[deploying.ShardTemplate, ...]]:
+    """The bootstrap template as deployed (compact), generated from ``root`` or read from
+    ``--template``, and the templates of its nested stacks when it is sharded."""
+    from generator.bootstrap.shards import render_bootstrap  # troposphere: only when deploying
+    from generator.bootstrap.template import deployable_json
 
-    text = template_path.read_text("utf-8") if template_path is not None else render_template(root)
+    if template_path is None:
+        templates = render_bootstrap(root)
+        return deployable_json(templates.text), tuple(
+            deploying.ShardTemplate(s.logical_id, s.key, s.body) for s in templates.shards)
     try:
-        return deployable_json(text)
+        body = deployable_json(template_path.read_text("utf-8"))
     except ValueError as exc:
         raise UsageError(f"{template_path}: not a JSON template ({exc})\n    hint: pass the generated "
                          "pipelines/pipelines.json, or leave --template out to generate it") from None
+    return body, _committed_shards(template_path, json.loads(body))
+
+
+def _committed_shards(template_path: Path, template: dict) -> tuple[deploying.ShardTemplate, ...]:
+    """The shard files of the nested stacks a committed parent holds (their files and keys are in
+    Metadata.Changegate.Shards), each checked against the content-addressed key the parent names for
+    it: a stale shard file would deploy other content. A nested stack the template no longer holds
+    (step 1 of crossing into shards, docs/bootstrap-stack.md) needs no file."""
+    from generator.bootstrap.shards import NESTED_STACK_TYPE, compact, shard_key
+
+    metadata = (template.get("Metadata") or {}).get("Changegate") or {}
+    project, named = metadata.get("Project", ""), metadata.get("Shards") or {}
+    held = {lid for lid, r in (template.get("Resources") or {}).items()
+            if isinstance(r, dict) and r.get("Type") == NESTED_STACK_TYPE}
+    shards = []
+    for logical_id, shard in sorted(named.items()):
+        if logical_id not in held:
+            continue
+        path = template_path.parent / shard["Template"]
+        try:
+            body = compact(json.loads(path.read_text("utf-8")))
+        except (OSError, ValueError) as exc:
+            raise UsageError(f"{template_path} is sharded, but its nested stack {logical_id}'s template "
+                             f"{path} cannot be read ({exc})\n    hint: run changegate generate and "
+                             "commit pipelines/shards/ with pipelines/pipelines.json") from None
+        if shard_key(project, body) != shard["Key"]:
+            raise UsageError(f"{path} is not the template {template_path} names for {logical_id} "
+                             f"({shard['Key']})\n    hint: run changegate generate and commit "
+                             "pipelines/shards/ with pipelines/pipelines.json")
+        shards.append(deploying.ShardTemplate(logical_id, shard["Key"], body))
+    return tuple(shards)
 
 
 def _function_code(body: str, template_path: Path | None) -> deploying.FunctionCode:
@@ -176,7 +216,22 @@ def _plan_text(plan: deploying.DeployPlan) -> str:
         names = change_set.pipelines(action)
         if names:
             lines.append(f"{label}: {', '.join(names)}")
+    moving = _pipelines_moving(change_set)
+    if moving:
+        lines.append(
+            f"WARNING: {len(moving)} pipelines move between the bootstrap stack and its nested stacks "
+            f"({', '.join(moving[:5])}{', ...' if len(moving) > 5 else ''}). CloudFormation creates the "
+            "new pipeline before it deletes the old one of the same name, so this update fails and rolls "
+            "back. See docs/bootstrap-stack.md (How many stacks it holds) for the two-step deployment.")
     return "\n".join(lines)
+
+
+def _pipelines_moving(change_set) -> list[str]:
+    """Logical ids of pipelines added in one stack of the hierarchy and removed from another."""
+    added = {c.logical_id for c in change_set.changes if c.resource_type == "AWS::CodePipeline::Pipeline"
+             and c.action == "Add"}
+    return sorted(c.logical_id for c in change_set.changes if c.resource_type == "AWS::CodePipeline::Pipeline"
+                  and c.action == "Remove" and c.logical_id in added)
 
 
 def _emit(output_format: str, data: dict, text: str, warning: str | None = None) -> None:

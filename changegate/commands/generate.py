@@ -7,7 +7,7 @@ from pathlib import Path
 import click
 
 from changegate.options import root_option
-from generator.bootstrap.render import TEMPLATE_RELPATH
+from generator.bootstrap.render import TEMPLATE_RELPATH, RenderResult
 from generator.bootstrap.render import generate as render
 from generator.errors import GenerateError
 
@@ -24,11 +24,23 @@ def generate(root: Path, output: Path | None, check: bool) -> int:
     """
     result = render(root, output, check=check)
     if check:
-        if result.changed:
-            raise GenerateError(f"{result.path} is stale or missing: run `changegate generate` "
-                                "and commit the result")
-        click.echo(f"{result.path} is up to date ({result.size} bytes)")
+        if result.outdated:
+            verb = "is" if len(result.outdated) == 1 else "are"
+            raise GenerateError(f"{', '.join(map(str, result.outdated))} {verb} stale, missing or left "
+                                "over: run `changegate generate` and commit the result")
+        click.echo(f"{result.path} is up to date ({result.size} bytes{_shards_text(result)})")
         return 0
     verdict = "wrote" if result.changed else "unchanged:"
-    click.echo(f"{verdict} {result.path} ({result.size} bytes)")
+    click.echo(f"{verdict} {result.path} ({result.size} bytes{_shards_text(result)})")
+    for leftover in result.stale:
+        click.echo(f"removed {leftover} (no longer a shard)")
     return 0
+
+
+def _shards_text(result: RenderResult) -> str:
+    """"; sharded: 6 nested-stack templates in pipelines/shards (712345 bytes)" when sharded."""
+    if not result.shards:
+        return ""
+    size = sum(f.size for f in result.shards)
+    return (f"; sharded: {len(result.shards)} nested-stack templates in "
+            f"{result.shards[0].path.parent} ({size} bytes)")

@@ -31,11 +31,11 @@ from generator.bootstrap.scanner_suppressions import scanner_suppressions
 from generator.contract.config import PipelinesConfig
 from generator.contract.problems import render_all
 from generator.contract.stacks import LoadedStack
-from generator.contract.validate import validate_repository
+from generator.contract.validate import ValidationReport, validate_repository
 from generator.errors import GenerateError, StackError
 
-# CloudFormation's limits for one template (decision 8). The body goes through S3 (1 MB);
-# sharding into nested stacks comes later, so for now the generator stops at the limit.
+# CloudFormation's limits for one template (decision 8). The body goes through S3 (1 MB); beyond
+# them `changegate generate` shards the template into nested stacks (generator/bootstrap/shards.py).
 MAX_RESOURCES = 500
 MAX_TEMPLATE_BYTES = 1_000_000
 MAX_OUTPUTS = 200
@@ -52,11 +52,13 @@ def enabled_stacks(stacks: Mapping[str, LoadedStack]) -> list[LoadedStack]:
     return [stacks[name] for name in sorted(stacks) if not stacks[name].settings.disabled]
 
 
-def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -> Template:
+def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack], *,
+                   check_limits: bool = True) -> Template:
     """The bootstrap template for ``config`` and the loaded ``stacks`` (folder -> stack).
 
-    Raises ``GenerateError`` when two stacks would share a name or logical id, or when the
-    template would exceed a CloudFormation limit.
+    Raises ``GenerateError`` when two stacks would share a name or logical id, or (unless
+    ``check_limits`` is off: generator/bootstrap/shards.py then splits it) when the template
+    would exceed a CloudFormation limit.
     """
     project = config.project
     enabled = enabled_stacks(stacks)
@@ -132,7 +134,8 @@ def build_template(config: PipelinesConfig, stacks: Mapping[str, LoadedStack]) -
     _add_outputs(template, config, source_bucket, artifact_bucket, topic_arn, connection_arn, approvers,
                  guardrail, sync, enabled)
     template.set_metadata({"Changegate": _metadata(config, stacks)})
-    _check_limits(template, len(stacks), len(enabled))
+    if check_limits:
+        _check_limits(template, len(stacks), len(enabled))
     return template
 
 
@@ -156,12 +159,18 @@ def render_template(root: Path) -> str:
     Raises ``ConfigError`` for an invalid ``pipelines/config.yaml``, ``StackError`` when a stack
     has errors (run ``changegate validate`` for the details), ``GenerateError`` for a limit.
     """
+    report = validated_repository(root)
+    return template_json(build_template(report.config, report.stacks))
+
+
+def validated_repository(root: Path) -> ValidationReport:
+    """The repository's validation report (without cfn-lint); ``StackError`` when it has errors."""
     report = validate_repository(Path(root), lint=False)
     if not report.ok:
         raise StackError("cannot generate pipelines/pipelines.json: the stacks have errors\n"
                          f"{render_all(report.errors)}\n    hint: fix them (changegate validate), "
                          "then run changegate generate again", tuple(report.errors))
-    return template_json(build_template(report.config, report.stacks))
+    return report
 
 
 def _check_names(project: str, enabled: list[LoadedStack]) -> None:
@@ -231,8 +240,8 @@ def _check_limits(template: Template, n_stacks: int, n_pipelines: int) -> None:
     size = len(deployable_json(template_json(template)).encode("utf-8"))
     outputs = len(template.outputs)
     why = f"({n_stacks} stacks, {n_pipelines} with a pipeline)"
-    hint = ("\n    hint: sharding the bootstrap stack into nested stacks is not supported yet; "
-            "disable stacks (stacks.<name>.disabled) or split the repository")
+    hint = ("\n    hint: one template cannot hold them; generator/bootstrap/shards.py "
+            "(changegate generate) shards it into nested stacks")
     if resources > MAX_RESOURCES:
         raise GenerateError(f"the bootstrap template would hold {resources} resources, over "
                             f"CloudFormation's limit of {MAX_RESOURCES} per template {why}{hint}")
