@@ -29,8 +29,9 @@ SOURCE_ACTION_NAME = naming.SOURCE_ACTION_NAME
 # \u2029 as well as \n.
 MAX_VARIABLE_VALUE = 1000
 EMPTY_VALUE = "-"
-REDEPLOY_HINT = ("run `changegate generate`, commit pipelines/pipelines.json and redeploy the "
-                 "bootstrap stack (`changegate deploy`); the next sync starts it")
+REDEPLOY_HINT = ("run `changegate generate`, commit pipelines/pipelines.json (and pipelines/shards/, "
+                 "when it writes them) and redeploy the bootstrap stack (`changegate deploy`); the next "
+                 "sync starts it")
 
 
 class PipelineMissing(Exception):

@@ -14,6 +14,7 @@ from generator.contract.config import CONFIG_RELPATH, PipelinesConfig, check_ove
 from generator.contract.discovery import discover_stacks
 from generator.contract.lint import lint_stacks
 from generator.contract.problems import Problem, has_errors, render_all
+from generator.contract.shard_names import shard_name_problems
 from generator.contract.stacks import LoadedStack, folder_name_problems, load_stack
 from generator.errors import ConfigError, UsageError
 
@@ -67,6 +68,7 @@ def validate_repository(root: Path, *, only: Sequence[str] | None = None,
     folders = {s.name for s in sources} | {p.stack for p in problems if p.stack}
     problems.extend(check_overrides(config, folders))
     problems.extend(collision_problems(config, folders))
+    problems.extend(shard_name_problems(config, folders))
     if only:
         unknown = sorted(set(only) - folders)
         if unknown:
