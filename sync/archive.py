@@ -18,6 +18,7 @@ from collections.abc import Mapping
 from typing import Any
 
 from generator import naming
+from generator.contract.stacks import LoadedStack
 from generator.zipfiles import (  # noqa: F401 (re-exported: the sync's archive API)
     FIXED_DATE_TIME,
     FIXED_MODE,
@@ -25,7 +26,6 @@ from generator.zipfiles import (  # noqa: F401 (re-exported: the sync's archive 
     build_archive,
     content_hash,
 )
-from generator.contract.stacks import LoadedStack
 
 
 def config_document(parameters: Mapping[str, str], tags: Mapping[str, str],

@@ -54,13 +54,13 @@ from urllib.parse import quote, unquote
 from botocore.exceptions import BotoCoreError, ClientError
 
 from generator import naming
-from generator.zipfiles import Archive, build_archive, content_hash
 from generator.contract.content_sources import SOURCES, Source, content_problems
 from generator.contract.documents import MAX_TEMPLATE_BYTES, TEMPLATE_LIMIT_NOTE, read_document
 from generator.contract.resolve import Resolver, path_text
 from generator.contract.stacks import LoadedStack
 from generator.contract.transforms import INCLUDE
 from generator.errors import SyncError
+from generator.zipfiles import Archive, build_archive, content_hash
 from sync.archive import archive_entries
 from sync.state import (
     ABSENT_CODES,
