@@ -49,6 +49,12 @@ PROTECTION_EVENTS_ROLE = "TerminationProtectionEventsRole"
 STACK_POLICY_FUNCTION = "StackPolicyFunction"
 STACK_POLICY_ROLE = "StackPolicyRole"
 STACK_POLICY_LOG_GROUP = "StackPolicyLogGroup"
+# The audit recorder (generator/bootstrap/recorder.py): one of each, whatever the number of stacks.
+RECORDER_FUNCTION = "RecorderFunction"
+RECORDER_ROLE = "RecorderRole"
+RECORDER_LOG_GROUP = "RecorderLogGroup"
+AUDIT_RULE = "AuditRule"
+AUDIT_RULE_PERMISSION = "AuditRulePermission"
 
 
 def stack_pipeline(folder: str) -> str:

@@ -53,13 +53,12 @@ HANDLER = "review.record.handler"
 # A record takes a few reads (GetPipelineExecution, a page or two of ListPipelineExecutions and of
 # ListActionExecutions) and one PutObject: seconds. The timeout leaves room for throttled retries.
 TIMEOUT_SECONDS = 120
-# Logical ids (generator/logical_ids.py holds the others; ``<Name>Function`` -> ``<Name>Role`` is the
-# form the scanner suppressions look for, generator/bootstrap/scanner_suppressions.py).
-RECORDER_FUNCTION = "RecorderFunction"
-RECORDER_ROLE = "RecorderRole"
-RECORDER_LOG_GROUP = "RecorderLogGroup"
-AUDIT_RULE = "AuditRule"
-AUDIT_RULE_PERMISSION = "AuditRulePermission"
+# Logical ids (generator/logical_ids.py holds them with the others), named here as recorder.X too.
+RECORDER_FUNCTION = logical_ids.RECORDER_FUNCTION
+RECORDER_ROLE = logical_ids.RECORDER_ROLE
+RECORDER_LOG_GROUP = logical_ids.RECORDER_LOG_GROUP
+AUDIT_RULE = logical_ids.AUDIT_RULE
+AUDIT_RULE_PERMISSION = logical_ids.AUDIT_RULE_PERMISSION
 TARGET_ID = "Recorder"
 EVENT_SOURCE = "aws.codepipeline"
 EVENT_DETAIL_TYPE = "CodePipeline Pipeline Execution State Change"

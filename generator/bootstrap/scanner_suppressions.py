@@ -31,8 +31,8 @@ OBJECT_LOCK = (
     "expire old source versions and artifacts; the bucket policies already deny writes and deletes to "
     "everyone but changegate's writer role.")
 FUNCTION_IN_VPC = (
-    "The pipeline function calls only AWS APIs (CloudFormation, CodePipeline, S3 for its input "
-    "artifact); a VPC would add NAT or endpoints and nothing to protect.")
+    "changegate's functions call only AWS APIs (CloudFormation, CodePipeline, S3); a VPC would add NAT "
+    "or endpoints and nothing to protect.")
 FUNCTION_DLQ = (
     "CodePipeline invokes the function synchronously and waits for PutJobSuccessResult or "
     "PutJobFailureResult; a dead-letter queue only receives failed asynchronous invocations.")
@@ -67,6 +67,17 @@ FUNCTION_CONCURRENCY = (
     "Reserved concurrency would take capacity from the account's unreserved pool (new accounts have "
     "little) and fail deployment where it is short; invocations are bounded by the pipelines' stage "
     "locks: at most one per stack pipeline at a time.")
+RECORDER_CONCURRENCY = (
+    "Reserved concurrency would take capacity from the account's unreserved pool and fail deployment "
+    "where it is short; the recorder runs once per pipeline execution that ends, seconds each.")
+RECORDER_DLQ = (
+    "EventBridge retries delivery for 24 hours and Lambda an asynchronous invocation twice more. An "
+    "execution still without a record is not lost: changegate audit reads it from CodePipeline's "
+    "history (12 months) and marks it as having no audit record; the function's Errors metric shows "
+    "the failure.")
+RECORDER_ENVIRONMENT = (
+    "The recorder's environment holds the source bucket's name and the pipelines' name prefix, no "
+    "secret; Lambda encrypts environment variables at rest with an AWS managed key.")
 
 
 def _ids_ending(suffix: str) -> list[str]:
@@ -74,8 +85,8 @@ def _ids_ending(suffix: str) -> list[str]:
 
 
 def _function_ids() -> list[str]:
-    """The pipeline function(s) of generator/bootstrap/function.py."""
-    return _ids_ending("_FUNCTION")
+    """The pipeline function(s) of generator/bootstrap/function.py (the recorder has its own reasons)."""
+    return [name for name in _ids_ending("_FUNCTION") if name != logical_ids.RECORDER_FUNCTION]
 
 
 def _function_roles() -> list[str]:
@@ -110,9 +121,14 @@ def scanner_suppressions(config: PipelinesConfig) -> dict:
                for rule in ("CKV_AWS_107", "CKV_AWS_108", "CKV_AWS_109", "CKV_AWS_110", "CKV_AWS_111")},
             "CKV_AWS_18": {"resources": buckets, "reason": ACCESS_LOGGING},
             "CKV_AWS_21": {"resources": [logical_ids.ARTIFACT_BUCKET], "reason": ARTIFACT_VERSIONING},
-            "CKV_AWS_115": {"resources": functions, "reason": FUNCTION_CONCURRENCY},
-            "CKV_AWS_116": {"resources": functions, "reason": FUNCTION_DLQ},
-            "CKV_AWS_117": {"resources": functions, "reason": FUNCTION_IN_VPC},
+            # one reason per rule: the recorder's own is added, saying which function it speaks of
+            "CKV_AWS_115": {"resources": [*functions, logical_ids.RECORDER_FUNCTION],
+                            "reason": f"{FUNCTION_CONCURRENCY} The recorder: {RECORDER_CONCURRENCY}"},
+            "CKV_AWS_116": {"resources": [*functions, logical_ids.RECORDER_FUNCTION],
+                            "reason": f"{FUNCTION_DLQ} The recorder: {RECORDER_DLQ}"},
+            "CKV_AWS_117": {"resources": [*functions, logical_ids.RECORDER_FUNCTION],
+                            "reason": FUNCTION_IN_VPC},
+            "CKV_AWS_173": {"resources": [logical_ids.RECORDER_FUNCTION], "reason": RECORDER_ENVIRONMENT},
         },
         "cfn-guard": {
             "CT.S3.PR.2": {"reason": ACCESS_LOGGING},
