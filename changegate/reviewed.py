@@ -30,6 +30,7 @@ from generator.errors import AwsError
 from generator.naming import CHANGE_STAGE, REVIEW_ACTION
 from review.assess import Review, assess
 from review.changeset import ChangeSetError, ChangeSetView, read_change_set
+from review.validations import read_checks
 
 log = logging.getLogger(__name__)
 
@@ -130,7 +131,10 @@ def read_review(cfn: Any, stack: str, change_set: str, *, account: str | None,
         except ChangeSetError as exc:
             raise AwsError(f"cannot review: {exc}") from exc
     policy, note = current_policy(cfn, stack)
-    review = assess(view, policy=policy, account=account)
+    # CloudFormation's own checks of the change set, read as the Review action reads them; a role or
+    # SDK without DescribeEvents gets a note, not an error (review/validations.py)
+    checks = read_checks(cfn, view.change_set_id or change_set)
+    review = assess(view, policy=policy, account=account, checks=checks)
     return LocalReview(view, review, note, pipeline_review(details or [], execution_id))
 
 

@@ -32,6 +32,7 @@ from typing import Any
 
 from review.changeset import ChangeSetView, ResourceChangeView
 from review.drift import DriftResult
+from review.validations import Checks
 
 LOW, MEDIUM, HIGH = "low", "medium", "high"
 TIERS = (LOW, MEDIUM, HIGH)
@@ -98,7 +99,7 @@ _STACK_ACCOUNT = re.compile(r"\Aarn:[^:]+:cloudformation:[^:]+:(\d{12}):")
 @dataclass(frozen=True)
 class Finding:
     # replacement, data-loss, stateful, broadening, protected, unreadable-permissions, drift,
-    # drift-unknown
+    # drift-unknown, cloudformation-check
     kind: str
     stack: str
     logical_id: str
@@ -121,6 +122,7 @@ class Review:
     hook_invocations: int = 0
     changes: tuple[dict, ...] = field(default=())  # one line per resource change, for the full view
     drift_note: str = ""  # what the drift detection before the review did, or why it did not run
+    checks_note: str = ""  # what CloudFormation's own checks said, or why they could not be read
 
     def of_kind(self, kind: str) -> list[Finding]:
         return [f for f in self.findings if f.kind == kind]
@@ -358,12 +360,14 @@ def _stack_account(view: ChangeSetView) -> str:
 
 
 def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | None = None,
-           drift: DriftResult | None = None) -> Review:
+           drift: DriftResult | None = None, checks: Checks | None = None) -> Review:
     """The review of ``view``; ``policy`` is the owner's stack policy (None: none configured).
 
     ``account`` is the stack's account (read from the stack id when not given): principals of
     other accounts are trust in other accounts. ``drift`` is what the drift detection before the
     review found for the resources the change touches (review/drift.py; None: not detected).
+    ``checks`` are CloudFormation's own validations and hooks that failed or were skipped
+    (review/validations.py): each is a finding, and they make the change at least medium risk.
     """
     account = account or _stack_account(view)
     changes = view.all_changes()
@@ -409,10 +413,16 @@ def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | No
             elif detected is not None and detected.unknown:
                 add("drift-unknown", change, detected.reason or detected.status)
 
+    for result in checks.results if checks is not None else ():
+        findings.append(Finding("cloudformation-check", view.stack_name, result.logical_id or "-",
+                                result.resource_type, result.describe()))
+
     high_kinds = ("data-loss", "stateful", "broadening", "protected", "unreadable-permissions", "drift")
     reasons = tuple(sorted({f.kind for f in findings if f.kind in high_kinds}))
     if reasons:
         risk = HIGH
+    elif any(f.kind == "cloudformation-check" for f in findings):
+        risk, reasons = MEDIUM, ("CloudFormation's checks report problems",)
     elif all(_is_low(c) for c in changes):
         risk = LOW
         reasons = ("tags or metadata only",) if changes else ("no resource changes",)
@@ -433,7 +443,8 @@ def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | No
                   findings=tuple(findings), reasons=reasons if not view.is_empty else ("no changes",),
                   nested_change_sets=_count_nested(view),
                   hook_invocations=sum(c.hook_invocations for c in changes), changes=lines,
-                  drift_note=drift.note if drift is not None else "")
+                  drift_note=drift.note if drift is not None else "",
+                  checks_note=checks.note if checks is not None else "")
 
 
 def _detected(drift: DriftResult | None, change: ResourceChangeView, view: ChangeSetView):
@@ -452,7 +463,7 @@ def _count_nested(view: ChangeSetView) -> int:
 _LABELS = (("replacement", "replaces"), ("data-loss", "DATA LOSS"), ("stateful", "stateful"),
            ("broadening", "broadens"), ("protected", "protected"),
            ("unreadable-permissions", "unreadable permissions"), ("drift", "overwrites drift"),
-           ("drift-unknown", "drift unknown"))
+           ("drift-unknown", "drift unknown"), ("cloudformation-check", "CloudFormation warns"))
 
 
 def _name(finding: Finding, top: str) -> str:

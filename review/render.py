@@ -64,6 +64,8 @@ def render_text(review: Review) -> str:
         lines.append(f"Hook invocations: {review.hook_invocations}")
     if review.drift_note:
         lines.append(f"Drift: {review.drift_note}")
+    if review.checks_note:
+        lines.append(review.checks_note)
     if review.findings:
         lines.append("Findings:")
         for finding in review.findings:

@@ -31,7 +31,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from review import approvals, drift, stack_policy, window
+from review import approvals, drift, stack_policy, validations, window
 from review.assess import Review, assess
 from review.changeset import ChangeSetError, read_change_set
 from review.render import console_link, render_text
@@ -262,7 +262,8 @@ def review_step(parameters: dict, *, cloudformation: Any, codepipeline: Any,
                               f"{len(drift.touched(view))} resource(s); the review follows", {},
                               continuation=started.token())
         found = started
-    review = assess(view, policy=policy(), drift=found)
+    checks = validations.read_checks(cloudformation, view.change_set_id or change_set)
+    review = assess(view, policy=policy(), drift=found, checks=checks)
     log.info("review of %s %s:\n%s", stack, change_set, render_text(review))
     link = console_link(view.stack_id, view.change_set_id)
     return StepResult(review.summary_line(), review_outputs(review, summary_max=summary_max, link=link,

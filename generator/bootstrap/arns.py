@@ -36,6 +36,11 @@ def stack(name_or_pattern: str) -> Sub:
     return Sub(f"{_PREFIX}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:stack/{name_or_pattern}/*")
 
 
+def change_set(name_pattern: str) -> Sub:
+    """Change sets by name (any stack): ``changeSet/<name>/<id>``."""
+    return Sub(f"{_PREFIX}:cloudformation:${{AWS::Region}}:${{AWS::AccountId}}:changeSet/{name_pattern}/*")
+
+
 def function(name: str) -> Sub:
     """A Lambda function (unqualified: every version and alias is ``<arn>:<qualifier>``, not matched)."""
     return Sub(f"{_PREFIX}:lambda:${{AWS::Region}}:${{AWS::AccountId}}:function:{name}")

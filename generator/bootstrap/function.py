@@ -90,6 +90,11 @@ def function_role(project: str, stack_arns: list, read_policies: tuple[str, ...]
         # IAM data; F22).
         Statement(Sid="ReviewChangeSets", Effect=Allow,
                   Action=[cfn.DeleteChangeSet, cfn.DescribeChangeSet], Resource=stack_arns),
+        # Review reads CloudFormation's own checks of the change set (early validations, hooks:
+        # review/validations.py) with DescribeEvents by the change set's ARN ("describeevents ->
+        # Resources: changeset, stack" in cfn-lint's IAM data): the pipelines' change sets only.
+        Statement(Sid="ReadChangeSetChecks", Effect=Allow, Action=[cfn.DescribeEvents],
+                  Resource=[*stack_arns, arns.change_set(naming.change_set_name_pattern(project))]),
         # Review detects the drift of the resources the change touches (review/drift.py). Start and
         # results authorize against the stack ("detectstackdrift", "detectstackresourcedrift",
         # "describestackresourcedrifts" -> Resources: stack, in cfn-lint's IAM data); the user guide

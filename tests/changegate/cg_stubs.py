@@ -329,3 +329,8 @@ class Stubs:
                               {"StackName": stack, "ChangeSetName": name, "IncludePropertyValues": True})
         body = {"StackPolicyBody": json.dumps(policy)} if policy is not None else {}
         self.cfn.add_response("get_stack_policy", body, {"StackName": stack})
+        # then CloudFormation's own checks of it (review/validations.py): none failed
+        described = change_set(stack, name, **kwargs)
+        self.cfn.add_response("describe_events", {"OperationEvents": []},
+                              {"ChangeSetName": described.get("ChangeSetId") or name,
+                               "Filters": {"FailedEvents": True}})

@@ -448,6 +448,9 @@ class RecordedCloudFormation:
     - DetectStackDrift, DescribeStackDriftDetectionStatus, DescribeStackResourceDrifts: moto raises
       NotImplementedError (measured); answered as a completed detection that finds every resource
       IN_SYNC, in botocore's shapes.
+    - DescribeEvents (CloudFormation's early validations and hooks, review/validations.py): moto raises
+      NotImplementedError (measured); answered as CloudFormation does when no check failed: no events.
+      The change set must exist in moto.
     """
 
     def __init__(self, clock: Clock) -> None:
@@ -469,6 +472,7 @@ class RecordedCloudFormation:
         for operation in ("DetectStackDrift", "DescribeStackDriftDetectionStatus",
                           "DescribeStackResourceDrifts"):
             events.register(f"before-call.cloudformation.{operation}", self._drift)
+        events.register("before-call.cloudformation.DescribeEvents", self._checks)
 
     def will_describe(self, changes: list | None) -> None:
         """What CloudFormation describes for the next change set created: ``Changes``, or NO_CHANGES."""
@@ -552,6 +556,15 @@ class RecordedCloudFormation:
                      "PhysicalResourceId": r.get("PhysicalResourceId", ""), "ResourceType": r["ResourceType"],
                      "StackResourceDriftStatus": "IN_SYNC", "Timestamp": now}
                     for r in resources if "LogicalResourceId" in r]}
+        _validate_output(model, response)
+        return AWSResponse(None, 200, {}, None), response
+
+
+    def _checks(self, model: Any, params: dict, context: dict, **_: Any) -> tuple[AWSResponse, dict]:
+        request = context["changegate_params"]
+        assert request["Filters"] == {"FailedEvents": True}
+        self.moto.describe_change_set(ChangeSetName=request["ChangeSetName"])  # raises if there is none
+        response: dict[str, Any] = {"OperationEvents": []}
         _validate_output(model, response)
         return AWSResponse(None, 200, {}, None), response
 

@@ -18,6 +18,7 @@ from generator.naming import APPROVE_ACTION, CHANGE_STAGE, SECOND_APPROVAL_ACTIO
 from review.assess import assess
 from review.changeset import read_change_set
 from review.render import render_text
+from review.validations import read_checks
 
 PIPELINE = STACK = "acme-network"
 CHANGE_SET = f"acme-{uuid_for(7)}"
@@ -60,7 +61,8 @@ def judged_here(stubs, changes, policy=None):
     stubs.review_change_set(STACK, CHANGE_SET, changes=changes, policy=policy)
     view = read_change_set(stubs.cloudformation, STACK, CHANGE_SET)
     stubs.cloudformation.get_stack_policy(StackName=STACK)  # the stub's second response
-    return assess(view, policy=policy, account="123456789012")
+    checks = read_checks(stubs.cloudformation, view.change_set_id)  # and its third
+    return assess(view, policy=policy, account="123456789012", checks=checks)
 
 
 def expected_review(stubs, changes, policy=None) -> str:
