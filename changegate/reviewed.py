@@ -112,13 +112,33 @@ def pipeline_review(details: list[dict], execution_id: str) -> PipelineReview | 
     return None
 
 
-def _summary_max(detail: dict) -> int:
+def _review_parameters(detail: dict) -> dict:
     action_input = detail.get("input") or {}
     configuration = action_input.get("resolvedConfiguration") or action_input.get("configuration") or {}
     try:
-        value = json.loads(configuration.get("UserParameters") or "{}").get("SummaryMax")
+        parameters = json.loads(configuration.get("UserParameters") or "{}")
+    except (TypeError, ValueError):
+        return {}
+    return parameters if isinstance(parameters, dict) else {}
+
+
+def _stateful_types(details: list[dict], execution_id: str) -> frozenset[str]:
+    """The stack's extra stateful types, as this execution's Review action was given them."""
+    for detail in details:
+        if (detail.get("stageName"), detail.get("actionName")) != (CHANGE_STAGE, REVIEW_ACTION):
+            continue
+        if detail.get("pipelineExecutionId", execution_id) != execution_id:
+            continue
+        found = _review_parameters(detail).get("StatefulTypes") or []
+        return frozenset(t for t in found if isinstance(t, str)) if isinstance(found, list) else frozenset()
+    return frozenset()
+
+
+def _summary_max(detail: dict) -> int:
+    value = _review_parameters(detail).get("SummaryMax")
+    try:
         return int(value) if value else DEFAULT_SUMMARY_MAX
-    except (AttributeError, TypeError, ValueError):
+    except (TypeError, ValueError):
         return DEFAULT_SUMMARY_MAX
 
 
@@ -134,7 +154,8 @@ def read_review(cfn: Any, stack: str, change_set: str, *, account: str | None,
     # CloudFormation's own checks of the change set, read as the Review action reads them; a role or
     # SDK without DescribeEvents gets a note, not an error (review/validations.py)
     checks = read_checks(cfn, view.change_set_id or change_set)
-    review = assess(view, policy=policy, account=account, checks=checks)
+    review = assess(view, policy=policy, account=account, checks=checks,
+                    stateful_types=_stateful_types(details or [], execution_id))
     return LocalReview(view, review, note, pipeline_review(details or [], execution_id))
 
 

@@ -360,7 +360,8 @@ def _stack_account(view: ChangeSetView) -> str:
 
 
 def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | None = None,
-           drift: DriftResult | None = None, checks: Checks | None = None) -> Review:
+           drift: DriftResult | None = None, checks: Checks | None = None,
+           stateful_types: frozenset[str] = frozenset()) -> Review:
     """The review of ``view``; ``policy`` is the owner's stack policy (None: none configured).
 
     ``account`` is the stack's account (read from the stack id when not given): principals of
@@ -368,6 +369,7 @@ def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | No
     review found for the resources the change touches (review/drift.py; None: not detected).
     ``checks`` are CloudFormation's own validations and hooks that failed or were skipped
     (review/validations.py): each is a finding, and they make the change at least medium risk.
+    ``stateful_types`` are the owners' own additions to STATEFUL_TYPES (``review.stateful_types``).
     """
     account = account or _stack_account(view)
     changes = view.all_changes()
@@ -383,7 +385,7 @@ def assess(view: ChangeSetView, *, policy: dict | None = None, account: str | No
             causes = _replacement_causes(change)
             maybe = "may be replaced" if change.replacement == "Conditional" else "replaced"
             add("replacement", change, f"{maybe} ({', '.join(causes)})" if causes else maybe)
-        stateful = change.resource_type in STATEFUL_TYPES
+        stateful = change.resource_type in STATEFUL_TYPES or change.resource_type in stateful_types
         if stateful and (replaced or change.action == "Remove"):
             what = "removed" if change.action == "Remove" else "replaced"
             if change.policy_action in KEEPING_POLICY_ACTIONS:

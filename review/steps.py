@@ -159,6 +159,14 @@ def review_outputs(review: Review, *, summary_max: int, link: str, stack: tuple[
             OUT_CHANGE_SET_ID: review.change_set_id, OUT_STACK_STATUS: stack[0], OUT_STACK_UPDATED: stack[1]}
 
 
+def stateful_types(parameters: dict) -> frozenset[str]:
+    """The owners' extra stateful types (``StatefulTypes``: pipelines/config.yaml review.stateful_types)."""
+    found = parameters.get("StatefulTypes") or []
+    if not isinstance(found, list) or not all(isinstance(t, str) for t in found):
+        raise StepError("UserParameters: StatefulTypes must be a list of resource type names")
+    return frozenset(found)
+
+
 def _drift_settings(parameters: dict) -> tuple[bool, int]:
     """(detect, timeout in seconds) from UserParameters ``DriftDetect`` and ``DriftTimeout``.
 
@@ -263,7 +271,8 @@ def review_step(parameters: dict, *, cloudformation: Any, codepipeline: Any,
                               continuation=started.token())
         found = started
     checks = validations.read_checks(cloudformation, view.change_set_id or change_set)
-    review = assess(view, policy=policy(), drift=found, checks=checks)
+    review = assess(view, policy=policy(), drift=found, checks=checks,
+                    stateful_types=stateful_types(parameters))
     log.info("review of %s %s:\n%s", stack, change_set, render_text(review))
     link = console_link(view.stack_id, view.change_set_id)
     return StepResult(review.summary_line(), review_outputs(review, summary_max=summary_max, link=link,

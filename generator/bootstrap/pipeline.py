@@ -194,7 +194,8 @@ def review_parameters(project: str, stack: LoadedStack) -> str:
     set is empty (the Lambda event names neither); ``SummaryMax`` keeps the approval text in bounds;
     ``DriftDetect`` and ``DriftTimeout`` are the stack's ``review.drift`` settings (detect the drift
     of the resources the change touches before the approval, for at most that many seconds), written
-    only when they differ from the step's defaults (review/steps.py ``_drift_settings``).
+    only when they differ from the step's defaults (review/steps.py ``_drift_settings``);
+    ``StatefulTypes`` the stack's ``review.stateful_types``, only when it has any.
     """
     settings = stack.settings
     # Only what differs from the step's defaults (detect, 300 s): every byte repeats once per stack
@@ -202,10 +203,12 @@ def review_parameters(project: str, stack: LoadedStack) -> str:
     drift = {"DriftDetect": False} if not settings.drift_detect else {}
     if settings.drift_timeout_seconds != DEFAULT_DRIFT_TIMEOUT_SECONDS:
         drift["DriftTimeout"] = settings.drift_timeout_seconds
+    # the owners' extra stateful types (review.stateful_types), only when there are any
+    stateful = {"StatefulTypes": list(settings.stateful_types)} if settings.stateful_types else {}
     return _json({"Step": STEP_REVIEW, "StackName": stack.stack_name,
                   "ChangeSetName": naming.change_set_name(project), "PipelineName": stack.pipeline_name,
                   "ExecutionId": naming.EXECUTION_ID_VARIABLE,
-                  "SummaryMax": summary_budget(stack.stack_name), **drift})
+                  "SummaryMax": summary_budget(stack.stack_name), **drift, **stateful})
 
 
 def waive_parameters(stack: LoadedStack) -> str:

@@ -113,6 +113,8 @@ class StackSettings:
     # review.drift: detect the drift of the resources a change touches before the approval
     drift_detect: bool = True
     drift_timeout_seconds: int = DEFAULT_DRIFT_TIMEOUT_SECONDS
+    # review.stateful_types: resource types the review treats as stateful besides its own list
+    stateful_types: tuple[str, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -383,6 +385,7 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
     read_policies = tuple(str(a) for a in data.get("defaults", {}).get("review", {}).get("drift", {}).get(
         "read_policies", []))
     problems.extend(_read_policy_problems(data, read_policies, relpath))
+    problems.extend(_stateful_types_problems(data, ("defaults",), relpath))
     overrides = {}
     for folder, raw in sorted(data.get("stacks", {}).items()):
         key = f"stacks.{folder}"
@@ -397,6 +400,7 @@ def _build(data: dict, path: Path, root: Path) -> tuple[PipelinesConfig, list[Pr
             if problem:
                 problems.append(problem)
         problems.extend(_window_problems(data, ("stacks", folder), relpath))
+        problems.extend(_stateful_types_problems(data, ("stacks", folder), relpath))
         overrides[str(folder)] = _settings(raw, defaults, stack_policy=policy)
         if "deployment_window" in raw and not overrides[str(folder)].disabled:
             warnings.extend(_window_warnings(data, ("stacks", folder), overrides[str(folder)], relpath))
@@ -508,7 +512,33 @@ def _settings(raw: Mapping, base: StackSettings, stack_policy: Path | None = Non
         drift_detect=bool(raw.get("review", {}).get("drift", {}).get("detect", base.drift_detect)),
         drift_timeout_seconds=int(raw.get("review", {}).get("drift", {}).get(
             "timeout_seconds", base.drift_timeout_seconds)),
+        stateful_types=tuple(str(t) for t in raw["review"]["stateful_types"])
+        if "stateful_types" in raw.get("review", {}) else base.stateful_types,
     )
+
+
+# review.stateful_types travel in the Review action's UserParameters, which CodePipeline caps at
+# 1,000 characters; with the longest names the rest takes 463 (tests/generator/
+# test_template_change_stage.py), so the list (as JSON) gets at most this many.
+MAX_STATEFUL_TYPES_CHARS = 500
+
+
+def _stateful_types_problems(data: Mapping, path: tuple[str, ...], relpath: str) -> list[Problem]:
+    section = data
+    for part in path:
+        section = section.get(part, {}) if isinstance(section, Mapping) else {}
+    names = (section.get("review", {}) if isinstance(section, Mapping) else {}).get("stateful_types")
+    if not isinstance(names, list):
+        return []  # absent, or the schema already says what is wrong
+    size = len(json.dumps([str(n) for n in names], separators=(",", ":")))
+    if size <= MAX_STATEFUL_TYPES_CHARS:
+        return []
+    key = ".".join((*path, "review", "stateful_types"))
+    return [error(relpath, "config-stateful-types", f"{key}: {size} characters of type names, over "
+                  f"{MAX_STATEFUL_TYPES_CHARS}: the Review action carries them in its parameters, "
+                  "which CodePipeline caps at 1,000 characters", key=key,
+                  line=_line_at(data, [*path, "review", "stateful_types"]),
+                  hint="name fewer types here; a type every stack shares belongs under defaults")]
 
 
 def _read_policy_problems(data: Mapping, arns: tuple[str, ...], relpath: str) -> list[Problem]:

@@ -311,3 +311,24 @@ def test_the_console_link_carries_both_arns_url_encoded() -> None:
     gov = console_link(STACK_ID.replace("arn:aws:", "arn:aws-us-gov:"),
                        CHANGE_SET_ID.replace("arn:aws:", "arn:aws-us-gov:"))
     assert gov.startswith("https://console.amazonaws-us-gov.com/")
+
+
+ATLAS = "MongoDB::Atlas::Cluster"
+
+
+def test_removing_an_owner_named_stateful_type_is_high_risk_data_loss() -> None:
+    # pipelines/config.yaml review.stateful_types (tests/generator/test_stateful_types.py)
+    import boto3
+    from botocore.stub import Stubber
+
+    cfn = boto3.client("cloudformation", region_name="eu-west-1", aws_access_key_id="x",
+                       aws_secret_access_key="x")
+    stub = Stubber(cfn)
+    stub.add_response("describe_change_set", response([change("Cluster", ATLAS, "Remove",
+                                                              policy_action="Delete")]))
+    with stub:
+        view = read_change_set(cfn, "acme-database", "acme-change")
+    assert assess(view).risk == "medium"  # not on the built-in list
+    review = assess(view, stateful_types=frozenset({ATLAS}))
+    assert review.risk == "high" and review.reasons == ("data-loss",)
+    assert "DATA LOSS: Cluster removed, data deleted (Delete)" in review.summary_line()
