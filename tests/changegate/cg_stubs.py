@@ -13,6 +13,7 @@ from datetime import datetime, timedelta, timezone
 from typing import Any
 
 from botocore.stub import Stubber
+from pipeline_records import uuid_for
 
 from changegate.aws import Aws
 from generator.naming import (
@@ -47,8 +48,6 @@ FUNCTION_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/acme-changegate-steps/acme-
 
 # ---- realistic CodePipeline and CloudFormation responses ----
 
-def uuid_for(n: int) -> str:
-    return f"{n:08x}-1111-4222-8333-444455556666"
 
 
 def token_for(n: int, action: str = APPROVE_ACTION) -> str:

@@ -10,6 +10,8 @@ from __future__ import annotations
 import inspect
 from datetime import datetime, timedelta, timezone
 
+from pipeline_records import Records, uuid_for
+
 from generator import naming
 from review import approvals, history, steps
 
@@ -29,86 +31,25 @@ SYNC_ARN = f"arn:aws:sts::{ACCOUNT}:assumed-role/acme-changegate-sync/AWSCodeBui
 T0 = datetime(2026, 11, 13, 12, 0, tzinfo=timezone.utc)
 
 
-def uuid_for(n: int) -> str:
-    return f"{n:08x}-1111-4222-8333-444455556666"
-
-
 def started(n: int) -> datetime:
     return T0 + timedelta(days=n)
 
 
-def detail(n, stage, action, category, provider, configuration=None, *, status="Succeeded", minutes=0,
-           output=None, updated_by=None, pipeline=PIPELINE):
-    """One ActionExecutionDetail of execution ``n`` (ListActionExecutions' shape)."""
-    configuration = configuration or {}
-    resolved = {k: v.replace("#{codepipeline.PipelineExecutionId}", uuid_for(n))
-                for k, v in configuration.items()}
-    item = {"pipelineExecutionId": uuid_for(n), "actionExecutionId": f"{n}-{action}", "pipelineVersion": 3,
-            "stageName": stage, "actionName": action, "startTime": started(n) + timedelta(minutes=minutes),
-            "lastUpdateTime": started(n) + timedelta(minutes=minutes + 1), "status": status,
-            "input": {"actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
-                                       "version": "1"},
-                      "configuration": configuration, "resolvedConfiguration": resolved,
-                      "region": "us-east-1"},
-            "output": output or {}}
-    if updated_by:
-        item["updatedBy"] = updated_by
-    return item
+RECORDS = Records(pipeline=PIPELINE, stack=STACK, key=KEY, source_bucket=SOURCE_BUCKET,
+                  artifact_bucket=ARTIFACT_BUCKET, sync_arn=SYNC_ARN, started=started)
+detail, plan, approval, execute = RECORDS.detail, RECORDS.plan, RECORDS.approval, RECORDS.execute
 
 
 def source(n, version=VERSION):
-    return detail(n, naming.SOURCE_STAGE, naming.SOURCE_ACTION_NAME, "Source", "S3",
-                  {"S3Bucket": SOURCE_BUCKET, "S3ObjectKey": KEY, "PollForSourceChanges": "false"},
-                  output={"outputArtifacts": [{"name": "SourceArtifact", "s3location": {
-                      "bucket": ARTIFACT_BUCKET, "key": f"{PIPELINE}/SourceArti/{n}"}}],
-                      "executionResult": {"externalExecutionId": version, "externalExecutionSummary": KEY},
-                      "outputVariables": {"ETag": "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "VersionId": version}})
-
-
-def plan(n, status="Succeeded"):
-    return detail(n, naming.CHANGE_STAGE, naming.PLAN_ACTION, "Deploy", "CloudFormation",
-                  {"ActionMode": "CHANGE_SET_REPLACE", "StackName": STACK,
-                   "ChangeSetName": "acme-#{codepipeline.PipelineExecutionId}",
-                   "TemplatePath": "SourceArtifact::template.yaml"}, status=status, minutes=1)
+    return RECORDS.source(n, version)
 
 
 def review(n, summary, risk="high", change_set_id=CHANGE_SET_ID):
-    return detail(n, naming.CHANGE_STAGE, naming.REVIEW_ACTION, "Invoke", "Lambda",
-                  {"FunctionName": "acme-changegate-steps"}, minutes=2,
-                  output={"executionResult": {"externalExecutionSummary": summary},
-                          "outputVariables": {"HasChanges": "true", "RiskTier": risk, "Summary": summary,
-                                              "ChangeSetId": change_set_id}})
-
-
-def approval(n, status, by=None, comment=None, action=naming.APPROVE_ACTION, minutes=3):
-    result = {"externalExecutionSummary": comment} if comment else {}
-    return detail(n, naming.CHANGE_STAGE, action, "Approval", "Manual",
-                  {"CustomData": "Review change set acme-#{codepipeline.PipelineExecutionId}"},
-                  status=status, minutes=minutes, updated_by=by,
-                  output={"executionResult": result} if result else {})
-
-
-def execute(n, status="Succeeded", message=None):
-    output = ({"executionResult": {"errorDetails": {"code": "JobFailed", "message": message}}}
-              if message else {})
-    return detail(n, naming.CHANGE_STAGE, naming.EXECUTE_ACTION, "Deploy", "CloudFormation",
-                  {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": STACK,
-                   "ChangeSetName": "acme-#{codepipeline.PipelineExecutionId}"},
-                  status=status, minutes=40, output=output)
+    return RECORDS.review(n, summary, risk, change_set_id)
 
 
 def summary(n, status, version=VERSION, *, trigger=None, stop_reason=None):
-    """One PipelineExecutionSummary (ListPipelineExecutions' shape)."""
-    item = {"pipelineExecutionId": uuid_for(n), "status": status, "startTime": started(n),
-            "executionMode": "QUEUED", "executionType": "STANDARD",
-            "sourceRevisions": [{"actionName": naming.SOURCE_ACTION_NAME, "revisionId": version,
-                                 "revisionSummary": KEY}],
-            "trigger": trigger or {"triggerType": "StartPipelineExecution", "triggerDetail": SYNC_ARN}}
-    if status not in ("InProgress", "Stopping"):
-        item["lastUpdateTime"] = started(n) + timedelta(minutes=45)
-    if stop_reason:
-        item["stopTrigger"] = {"reason": stop_reason}
-    return item
+    return RECORDS.summary(n, status, version, trigger=trigger, stop_reason=stop_reason)
 
 
 def executed_high_risk(n=17):

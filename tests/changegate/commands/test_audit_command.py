@@ -27,12 +27,12 @@ from cg_stubs import (
     execution,
     uuid_for,
 )
+from pipeline_records import Records
 
 from changegate.commands.audit import parse_since
 from generator.naming import (
     APPROVE_ACTION,
     CHANGE_STAGE,
-    EXECUTE_ACTION,
     PLAN_ACTION,
     SOURCE_ACTION_NAME,
     SOURCE_STAGE,
@@ -55,75 +55,10 @@ def started(n: int):
     return NOW - timedelta(days=20 - n)
 
 
-def detail(n, stage, action, category, provider, configuration=None, *, status="Succeeded", minutes=0,
-           output=None, updated_by=None):
-    configuration = configuration or {}
-    resolved = {k: v.replace("#{codepipeline.PipelineExecutionId}", uuid_for(n))
-                for k, v in configuration.items()}
-    item = {"pipelineExecutionId": uuid_for(n), "actionExecutionId": f"{n}-{action}", "pipelineVersion": 3,
-            "stageName": stage, "actionName": action, "startTime": started(n) + timedelta(minutes=minutes),
-            "lastUpdateTime": started(n) + timedelta(minutes=minutes + 1), "status": status,
-            "input": {"actionTypeId": {"category": category, "owner": "AWS", "provider": provider,
-                                       "version": "1"},
-                      "configuration": configuration, "resolvedConfiguration": resolved,
-                      "region": "us-east-1"},
-            "output": output or {}}
-    if updated_by:
-        item["updatedBy"] = updated_by
-    return item
-
-
-def source(n, version):
-    return detail(n, SOURCE_STAGE, SOURCE_ACTION_NAME, "Source", "S3",
-                  {"S3Bucket": SOURCE_BUCKET, "S3ObjectKey": KEY, "PollForSourceChanges": "false"},
-                  output={"outputArtifacts": [{"name": "SourceArtifact", "s3location": {
-                      "bucket": ARTIFACT_BUCKET, "key": f"{PIPELINE}/SourceArti/{n}"}}],
-                      "executionResult": {"externalExecutionId": version, "externalExecutionSummary": KEY},
-                      "outputVariables": {"ETag": "0b1c2d3e4f5a6b7c8d9e0f1a2b3c4d5e", "VersionId": version}})
-
-
-def plan(n, status="Succeeded"):
-    return detail(n, CHANGE_STAGE, PLAN_ACTION, "Deploy", "CloudFormation",
-                  {"ActionMode": "CHANGE_SET_REPLACE", "StackName": STACK,
-                   "ChangeSetName": "acme-#{codepipeline.PipelineExecutionId}",
-                   "TemplatePath": "SourceArtifact::template.yaml"}, status=status, minutes=1)
-
-
-def review(n, summary, risk="high"):
-    return detail(n, CHANGE_STAGE, "Review", "Invoke", "Lambda", {"FunctionName": "acme-changegate-steps"},
-                  minutes=2, output={"executionResult": {"externalExecutionSummary": summary},
-                                     "outputVariables": {"HasChanges": "true", "RiskTier": risk,
-                                                         "Summary": summary}})
-
-
-def approval(n, status, by=None, comment=None):
-    result = {"externalExecutionSummary": comment} if comment else {}
-    return detail(n, CHANGE_STAGE, APPROVE_ACTION, "Approval", "Manual",
-                  {"CustomData": "Review change set acme-#{codepipeline.PipelineExecutionId}"},
-                  status=status, minutes=3, updated_by=by,
-                  output={"executionResult": result} if result else {})
-
-
-def execute(n, status="Succeeded", message=None):
-    output = ({"executionResult": {"errorDetails": {"code": "JobFailed", "message": message}}}
-              if message else {})
-    return detail(n, CHANGE_STAGE, EXECUTE_ACTION, "Deploy", "CloudFormation",
-                  {"ActionMode": "CHANGE_SET_EXECUTE", "StackName": STACK,
-                   "ChangeSetName": "acme-#{codepipeline.PipelineExecutionId}"},
-                  status=status, minutes=40, output=output)
-
-
-def summary(n, status, version, *, trigger=None, stop_reason=None):
-    item = {"pipelineExecutionId": uuid_for(n), "status": status, "startTime": started(n),
-            "executionMode": "QUEUED", "executionType": "STANDARD",
-            "sourceRevisions": [{"actionName": SOURCE_ACTION_NAME, "revisionId": version,
-                                 "revisionSummary": KEY}],
-            "trigger": trigger or {"triggerType": "StartPipelineExecution", "triggerDetail": SYNC_ARN}}
-    if status not in ("InProgress", "Stopping"):
-        item["lastUpdateTime"] = started(n) + timedelta(minutes=45)
-    if stop_reason:
-        item["stopTrigger"] = {"reason": stop_reason}
-    return item
+RECORDS = Records(pipeline=PIPELINE, stack=STACK, key=KEY, source_bucket=SOURCE_BUCKET,
+                  artifact_bucket=ARTIFACT_BUCKET, sync_arn=SYNC_ARN, started=started)
+detail, source, plan, review = RECORDS.detail, RECORDS.source, RECORDS.plan, RECORDS.review
+approval, execute, summary = RECORDS.approval, RECORDS.execute, RECORDS.summary
 
 
 def put(stubs, metadata):
