@@ -121,6 +121,21 @@ def started_by_sync(stub, pipeline, execution):
     )
 
 
+def approved(stub, pipeline, token="tok"):
+    """The suite approves the waiting Approve action (PutApprovalResult with its token)."""
+    stub.add_response(
+        "put_approval_result",
+        {"approvedAt": NOW},
+        {
+            "pipelineName": pipeline,
+            "stageName": naming.CHANGE_STAGE,
+            "actionName": naming.APPROVE_ACTION,
+            "result": {"summary": ANY, "status": "Approved"},
+            "token": token,
+        },
+    )
+
+
 def approval_waiting(stub, pipeline, execution, token="tok"):
     stub.add_response(
         "get_pipeline_state",
@@ -250,17 +265,7 @@ def test_approving_the_first_execution_then_reading_the_policy_and_the_protectio
     clock = iter(range(0, 10_000, 100)).__next__
     with Stubber(cp) as stub, Stubber(cfn) as cfn_stub:
         approval_waiting(stub, APP, "a1")
-        stub.add_response(
-            "put_approval_result",
-            {"approvedAt": NOW},
-            {
-                "pipelineName": APP,
-                "stageName": naming.CHANGE_STAGE,
-                "actionName": naming.APPROVE_ACTION,
-                "result": {"summary": ANY, "status": "Approved"},
-                "token": "tok",
-            },
-        )
+        approved(stub, APP)
         status(stub, APP, "a1", "Succeeded")
         listing(stub, APP, "a1", [action("a1", naming.EXECUTE_ACTION, "Succeeded")])
         cfn_stub.add_response(
@@ -479,17 +484,7 @@ def test_the_second_execution_is_watched_while_the_first_waits_then_approved(
             {"StackName": f"{PROJECT}-app", "ChangeSetName": change_set},
         )
         approval_waiting(stub, APP, "b1")
-        stub.add_response(
-            "put_approval_result",
-            {"approvedAt": NOW},
-            {
-                "pipelineName": APP,
-                "stageName": naming.CHANGE_STAGE,
-                "actionName": naming.APPROVE_ACTION,
-                "result": {"summary": ANY, "status": "Approved"},
-                "token": "tok",
-            },
-        )
+        approved(stub, APP)
         status(stub, APP, "b1", "Succeeded")
         live.step_second_executes(run, "b1")
         stub.assert_no_pending_responses()
