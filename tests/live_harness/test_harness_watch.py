@@ -14,6 +14,7 @@ from cglive import watch
 from cglive.ledger import Ledger
 from cglive.report import FAIL, PASS
 from cglive.settings import LiveSettings
+from test_harness_steps import action  # ListActionExecutions' detail, as the steps' tests build it
 
 from generator import naming
 
@@ -25,21 +26,6 @@ def codepipeline():
     return boto3.client(
         "codepipeline", region_name="eu-west-1", aws_access_key_id="x", aws_secret_access_key="x"
     )
-
-
-def action(execution: str, name: str, status: str, **extra) -> dict:
-    stage = naming.SOURCE_STAGE if name == naming.SOURCE_ACTION_NAME else naming.CHANGE_STAGE
-    return {
-        "pipelineExecutionId": execution,
-        "actionExecutionId": f"{execution}-{name}",
-        "pipelineVersion": 1,
-        "stageName": stage,
-        "actionName": name,
-        "startTime": NOW,
-        "lastUpdateTime": NOW,
-        "status": status,
-        **extra,
-    }
 
 
 def listing(stub, execution: str, details: list[dict], token: str | None = None, after: str | None = None):
