@@ -69,8 +69,6 @@ MAX_STOP_REASON = 200
 MAX_FAILURE_MESSAGE = stack_policy.MAX_FAILURE_MESSAGE
 # A stack that does not exist yet (the change set creates it) has no status to compare.
 NO_STACK = "NONE"
-# CommitAuthor values that name nobody (commit_author).
-NO_AUTHOR = ("", "unknown", "-")
 # CheckChangeSet's UserParameters end with the commit's author, as CodePipeline resolves
 # #{variables.CommitAuthor} into them: raw text, so an author with a " or a \ would make the JSON
 # unreadable. The generator writes the author last, after this marker (generator/bootstrap/pipeline.py
@@ -343,7 +341,7 @@ def commit_author(parameters: dict) -> str | None:
     for an empty value (generator/naming.py PIPELINE_VARIABLE_DEFAULT, sync/pipelines.py EMPTY_VALUE).
     """
     author = parameters.get("CommitAuthor")
-    if not isinstance(author, str) or author.strip() in NO_AUTHOR:
+    if not isinstance(author, str) or author.strip() in approvals.UNKNOWN_AUTHORS:
         return None
     return author
 
