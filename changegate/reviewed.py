@@ -98,18 +98,23 @@ def current_policy(cfn: Any, stack: str) -> tuple[dict | None, str]:
     return (policy if isinstance(policy, dict) else None), "the stack's current policy (GetStackPolicy)"
 
 
-def pipeline_review(details: list[dict], execution_id: str) -> PipelineReview | None:
-    """The Review action's outputs in this execution's action executions, when it ran and succeeded."""
+def _review_detail(details: list[dict], execution_id: str) -> dict | None:
+    """This execution's Review action execution, when it ran."""
     for detail in details:
         if (detail.get("stageName"), detail.get("actionName")) != (CHANGE_STAGE, REVIEW_ACTION):
             continue
-        if detail.get("pipelineExecutionId", execution_id) != execution_id:
-            continue
-        outputs = (detail.get("output") or {}).get("outputVariables") or {}
-        if OUT_RISK not in outputs:
-            return None
-        return PipelineReview(outputs[OUT_RISK], outputs.get(OUT_SUMMARY, ""), _summary_max(detail))
+        if detail.get("pipelineExecutionId", execution_id) == execution_id:
+            return detail
     return None
+
+
+def pipeline_review(details: list[dict], execution_id: str) -> PipelineReview | None:
+    """The Review action's outputs in this execution's action executions, when it ran and succeeded."""
+    detail = _review_detail(details, execution_id)
+    outputs = ((detail or {}).get("output") or {}).get("outputVariables") or {}
+    if OUT_RISK not in outputs:
+        return None
+    return PipelineReview(outputs[OUT_RISK], outputs.get(OUT_SUMMARY, ""), _summary_max(detail))
 
 
 def _review_parameters(detail: dict) -> dict:
@@ -124,14 +129,9 @@ def _review_parameters(detail: dict) -> dict:
 
 def _stateful_types(details: list[dict], execution_id: str) -> frozenset[str]:
     """The stack's extra stateful types, as this execution's Review action was given them."""
-    for detail in details:
-        if (detail.get("stageName"), detail.get("actionName")) != (CHANGE_STAGE, REVIEW_ACTION):
-            continue
-        if detail.get("pipelineExecutionId", execution_id) != execution_id:
-            continue
-        found = _review_parameters(detail).get("StatefulTypes") or []
-        return frozenset(t for t in found if isinstance(t, str)) if isinstance(found, list) else frozenset()
-    return frozenset()
+    detail = _review_detail(details, execution_id)
+    found = _review_parameters(detail).get("StatefulTypes") if detail else None
+    return frozenset(t for t in found if isinstance(t, str)) if isinstance(found, list) else frozenset()
 
 
 def _summary_max(detail: dict) -> int:
