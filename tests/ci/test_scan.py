@@ -12,6 +12,8 @@ import json
 import sys
 from pathlib import Path
 
+import pytest
+
 SCAN = Path(__file__).resolve().parents[2] / ".ci" / "scan.py"
 spec = importlib.util.spec_from_file_location("ci_scan", SCAN)
 scan = importlib.util.module_from_spec(spec)
@@ -54,3 +56,46 @@ def test_policy_documents_are_every_iam_document_resolved():
     assert [(d["resource"], d["kind"]) for d in documents] == [("Role", "trust"), ("Role", "identity"),
                                                                ("Key", "key")]
     assert json.dumps(documents[1]["document"]).count("arn:aws:s3:::b/*") == 1  # intrinsics resolved
+
+
+# ---- unpacking the cfn-guard package on any Python the README allows ----
+
+def _tarball(path: Path, members: dict[str, bytes]) -> Path:
+    import io
+    import tarfile
+
+    with tarfile.open(path, "w:gz") as archive:
+        for name, data in members.items():
+            info = tarfile.TarInfo(name)
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    return path
+
+
+def _without_data_filter(monkeypatch) -> None:
+    # a Python before 3.11.4 / 3.10.12 (Debian's 3.11.2): tarfile has no data_filter
+    monkeypatch.delattr(scan.tarfile, "data_filter", raising=False)
+
+
+@pytest.mark.parametrize("old_python", [False, True])
+def test_the_package_unpacks_with_or_without_tarfiles_data_filter(tmp_path, monkeypatch, old_python) -> None:
+    import tarfile
+
+    if old_python:
+        _without_data_filter(monkeypatch)
+    tarball = _tarball(tmp_path / "p.tgz", {"package/bin/cfn-guard": b"binary", "package/rules.guard": b"r"})
+    with tarfile.open(tarball) as archive:
+        scan.safe_extract(archive, tmp_path / "out")
+    assert (tmp_path / "out/package/bin/cfn-guard").read_bytes() == b"binary"
+
+
+@pytest.mark.parametrize("old_python", [False, True])
+def test_a_member_outside_the_target_is_refused(tmp_path, monkeypatch, old_python) -> None:
+    import tarfile
+
+    if old_python:
+        _without_data_filter(monkeypatch)
+    tarball = _tarball(tmp_path / "p.tgz", {"../escaped": b"x"})
+    with tarfile.open(tarball) as archive, pytest.raises((SystemExit, tarfile.TarError)):
+        scan.safe_extract(archive, tmp_path / "out")
+    assert not (tmp_path / "escaped").exists()
